@@ -1,0 +1,23 @@
+# Keyward: build with the Rust toolchain, run on a slim Debian as a non-root user.
+FROM rust:1-slim-bookworm AS builder
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked --bin keyward
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/keyward keyward \
+    && mkdir -p /var/lib/keyward/data \
+    && chown -R keyward:keyward /var/lib/keyward
+COPY --from=builder /src/target/release/keyward /usr/local/bin/keyward
+USER keyward
+WORKDIR /var/lib/keyward
+ENV KEYWARD_BIND=0.0.0.0:61016 \
+    KEYWARD_DB=/var/lib/keyward/data/keyward.db
+VOLUME ["/var/lib/keyward/data"]
+EXPOSE 61016
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["keyward", "healthcheck"]
+ENTRYPOINT ["keyward"]
+CMD ["serve"]

@@ -1,0 +1,10 @@
+DROP TABLE keyward_secret;
+DROP TABLE server;
+DROP TABLE user_key;
+DROP TABLE project_key;
+DROP TABLE token;
+DROP TABLE project_role;
+DROP TABLE project;
+DROP TABLE organization_role;
+DROP TABLE organization;
+DROP TABLE user;

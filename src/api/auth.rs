@@ -1,0 +1,351 @@
+//! `/v0/auth/*`: signup, login, confirm, accept. No SMTP needed: the confirmation email,
+//! with its token, goes to the log.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use diesel::sqlite::SqliteConnection;
+
+use super::extract::Json;
+use crate::auth::jwt::{AUTH_TTL, Audience, CLIENT_TTL, Claims, JwtKeys};
+use crate::auth::{BearerToken, authenticate};
+use crate::db;
+use crate::db::rows::{InsertOrganization, InsertOrganizationRole, InsertUser, QueryUser};
+use crate::domain::accounts::{
+    JsonAccept, JsonAuthAck, JsonAuthUser, JsonConfirm, JsonLogin, JsonSignup,
+};
+use crate::domain::ids::uuid_from_db;
+use crate::domain::names::{Email, Jwt, Slug, UserName, slug_from_name, slug_with_suffix};
+use crate::domain::time::Timestamp;
+use crate::error::{ApiError, AuthError, Forbidden, Resource};
+use crate::mail;
+use crate::state::AppState;
+
+/// Sign up
+///
+/// Creates a user and emails a confirmation token (to the log when no SMTP server is
+/// configured). The first user becomes server admin. Each user gets a personal
+/// organization, unless they join one through an invitation.
+#[utoipa::path(post, path = "/v0/auth/signup", tag = "auth", request_body = JsonSignup,
+    responses((status = 202, description = "Confirmation sent", body = JsonAuthAck)))]
+pub async fn auth_signup_post(
+    State(state): State<AppState>,
+    Json(body): Json<JsonSignup>,
+) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
+    if !body.i_agree {
+        return Err(Forbidden::TermsNotAccepted.into());
+    }
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    let (user, admins) = state
+        .db
+        .run(move |c| {
+            let invite = body
+                .invite
+                .as_ref()
+                .map(|t| verify_invite(&jwt, t, now))
+                .transpose()?;
+            let account = NewAccount {
+                name: body.name,
+                slug: body.slug,
+                email: body.email,
+                admin: None,
+                invite,
+            };
+            let (user, first) = create_account(c, &account, now.timestamp())?;
+            let admins = if first {
+                Vec::new()
+            } else {
+                db::users::admins(c)?
+            };
+            Ok::<_, ApiError>((user, admins))
+        })
+        .await?;
+    send_confirmation(&state, &user, false)?;
+    let console = state.settings.console_url.trimmed();
+    for admin in admins {
+        let who = format!("{} <{}>", user.name, user.email);
+        state
+            .mailer
+            .send(&mail::new_user(&admin.name, &admin.email, console, &who));
+    }
+    Ok(ack(user.email))
+}
+
+/// Log in
+///
+/// Emails a fresh confirmation token to an existing user (to the log when no SMTP server
+/// is configured).
+#[utoipa::path(post, path = "/v0/auth/login", tag = "auth", request_body = JsonLogin,
+    responses((status = 202, description = "Confirmation sent", body = JsonAuthAck)))]
+pub async fn auth_login_post(
+    State(state): State<AppState>,
+    Json(body): Json<JsonLogin>,
+) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    let user = state
+        .db
+        .run(move |c| {
+            let user = user_by_email(c, &body.email)?;
+            if user.locked {
+                return Err(ApiError::from(AuthError::Locked(uuid_from_db(&user.uuid))));
+            }
+            if let Some(invite) = &body.invite {
+                let claims = verify_invite(&jwt, invite, now)?;
+                join_invited(c, &user, &claims, now.timestamp())?;
+            }
+            Ok(user)
+        })
+        .await?;
+    send_confirmation(&state, &user, true)?;
+    Ok(ack(user.email))
+}
+
+/// Confirm
+///
+/// Exchanges a confirmation token (from signup or login) for a 30-day session token.
+#[utoipa::path(post, path = "/v0/auth/confirm", tag = "auth", request_body = JsonConfirm,
+    responses((status = 200, description = "The user and a session token", body = JsonAuthUser)))]
+pub async fn auth_confirm_post(
+    State(state): State<AppState>,
+    Json(body): Json<JsonConfirm>,
+) -> Result<axum::Json<JsonAuthUser>, ApiError> {
+    let now = state.clock.now();
+    let claims = state
+        .jwt
+        .verify(body.token.as_str(), &[Audience::Auth], now)
+        .map_err(AuthError::BadConfirmation)?;
+    let email = Email::parse(&claims.sub)
+        .map_err(|_| ApiError::not_found(Resource::User, format!("Email({:?})", claims.sub)))?;
+    let user = state.db.run(move |c| user_by_email(c, &email)).await?;
+    let (token, claims) = state
+        .jwt
+        .mint(Audience::Client, &user.email, CLIENT_TTL, now, None)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(axum::Json(JsonAuthUser {
+        user: super::users::to_json(user),
+        token,
+        creation: Timestamp::from_secs(claims.iat),
+        expiration: Timestamp::from_secs(claims.exp),
+    }))
+}
+
+/// Accept an invitation
+///
+/// Joins the organization an invitation names, as the authenticated user.
+#[utoipa::path(post, path = "/v0/auth/accept", tag = "auth", request_body = JsonAccept,
+    security(("bearer" = [])),
+    responses((status = 202, description = "Joined", body = JsonAuthAck)))]
+pub async fn auth_accept_post(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Json(body): Json<JsonAccept>,
+) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    let email = state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let claims = verify_invite(&jwt, &body.invite, now)?;
+            if !claims.sub.eq_ignore_ascii_case(&caller.user.email) {
+                return Err(ApiError::from(Forbidden::Invitation(
+                    "This invitation was sent to another email address.",
+                )));
+            }
+            join_invited(c, &caller.user, &claims, now.timestamp())?;
+            Ok(caller.user.email)
+        })
+        .await?;
+    Ok(ack(email))
+}
+
+fn ack(email: String) -> (StatusCode, axum::Json<JsonAuthAck>) {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(JsonAuthAck {
+            email: Email::parse(&email).unwrap_or_else(|_| Email::from_db(email)),
+        }),
+    )
+}
+
+fn user_by_email(c: &mut SqliteConnection, email: &Email) -> Result<QueryUser, ApiError> {
+    db::users::find_by_email(c, email.as_str())?
+        .ok_or_else(|| ApiError::not_found(Resource::User, format!("Email({:?})", email.as_str())))
+}
+
+fn verify_invite(
+    jwt: &JwtKeys,
+    token: &Jwt,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Claims, ApiError> {
+    let claims = jwt
+        .verify(token.as_str(), &[Audience::Invite], now)
+        .map_err(AuthError::BadConfirmation)?;
+    if claims.org.is_none() {
+        return Err(Forbidden::Invitation("This invitation names no organization.").into());
+    }
+    Ok(claims)
+}
+
+fn send_confirmation(state: &AppState, user: &QueryUser, login: bool) -> Result<(), ApiError> {
+    let (token, _) = state
+        .jwt
+        .mint(
+            Audience::Auth,
+            &user.email,
+            AUTH_TTL,
+            state.clock.now(),
+            None,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let console = state.settings.console_url.trimmed();
+    state.mailer.send(&mail::confirmation(
+        &user.name,
+        &user.email,
+        console,
+        &token,
+        login,
+    ));
+    Ok(())
+}
+
+/// A user account to create.
+pub struct NewAccount {
+    pub name: UserName,
+    pub slug: Option<Slug>,
+    pub email: Email,
+    /// `None`: admin only if this is the first user.
+    pub admin: Option<bool>,
+    /// An accepted invitation: join its organization instead of getting a personal one.
+    pub invite: Option<Claims>,
+}
+
+/// Creates a user with a personal organization (or the invited one), in one transaction.
+/// Returns the user and whether it is the first user of this server. A taken email or
+/// slug is a 409.
+pub fn create_account(
+    c: &mut SqliteConnection,
+    account: &NewAccount,
+    now: i64,
+) -> Result<(QueryUser, bool), ApiError> {
+    c.immediate_transaction(|c| {
+        let first = !db::users::any(c)?;
+        let email = account.email.as_str();
+        if db::users::find_by_email(c, email)?.is_some() {
+            return Err(conflict(email, "user.email"));
+        }
+        let slug = match &account.slug {
+            Some(slug) if db::users::slug_taken(c, slug.as_str())? => {
+                return Err(conflict(email, "user.slug"));
+            }
+            Some(slug) => slug.clone(),
+            None => free_slug(&slug_from_name(account.name.as_str()), |s| {
+                db::users::slug_taken(c, s)
+            })?,
+        };
+        let user = db::users::insert(
+            c,
+            &InsertUser {
+                uuid: uuid::Uuid::now_v7().to_string(),
+                name: account.name.as_str().to_owned(),
+                slug: slug.into_string(),
+                email: email.to_owned(),
+                admin: account.admin.unwrap_or(first),
+                locked: false,
+                created: now,
+                modified: now,
+            },
+        )?;
+        match &account.invite {
+            Some(claims) => join_invited(c, &user, claims, now)?,
+            None => personal_organization(c, &user, now)?,
+        }
+        Ok((user, first))
+    })
+}
+
+fn conflict(email: &str, column: &str) -> ApiError {
+    ApiError::Conflict {
+        resource: Resource::User,
+        id: format!("Email({email:?})"),
+        reason: format!("UNIQUE constraint failed: {column}"),
+    }
+}
+
+/// `base` if it is free, else `base` with a random suffix.
+pub fn free_slug(
+    base: &Slug,
+    mut taken: impl FnMut(&str) -> diesel::QueryResult<bool>,
+) -> Result<Slug, ApiError> {
+    if !taken(base.as_str())? {
+        return Ok(base.clone());
+    }
+    loop {
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..7].to_owned();
+        let candidate = slug_with_suffix(base, &suffix);
+        if !taken(candidate.as_str())? {
+            return Ok(candidate);
+        }
+    }
+}
+
+/// The user's own organization: same UUID as the user, same name, their slug if free.
+fn personal_organization(
+    c: &mut SqliteConnection,
+    user: &QueryUser,
+    now: i64,
+) -> Result<(), ApiError> {
+    if db::organizations::uuid_taken(c, &user.uuid)? {
+        return Ok(());
+    }
+    let slug = free_slug(&Slug::from_db(user.slug.clone()), |s| {
+        db::organizations::slug_taken(c, s)
+    })?;
+    let org = db::organizations::insert(
+        c,
+        &InsertOrganization {
+            uuid: user.uuid.clone(),
+            name: user.name.clone(),
+            slug: slug.into_string(),
+            created: now,
+            modified: now,
+        },
+    )?;
+    db::organizations::set_role(
+        c,
+        &InsertOrganizationRole {
+            user_id: user.id,
+            organization_id: org.id,
+            role: crate::auth::rbac::LEADER.to_owned(),
+            created: now,
+            modified: now,
+        },
+    )?;
+    Ok(())
+}
+
+fn join_invited(
+    c: &mut SqliteConnection,
+    user: &QueryUser,
+    claims: &Claims,
+    now: i64,
+) -> Result<(), ApiError> {
+    let Some(org_claim) = &claims.org else {
+        return Ok(());
+    };
+    let id = crate::domain::ids::ResourceId::Uuid(org_claim.uuid);
+    let org = db::organizations::find(c, &id)?
+        .ok_or_else(|| ApiError::not_found(Resource::Organization, id.describe("Organization")))?;
+    db::organizations::set_role(
+        c,
+        &InsertOrganizationRole {
+            user_id: user.id,
+            organization_id: org.id,
+            role: org_claim.role.as_str().to_owned(),
+            created: now,
+            modified: now,
+        },
+    )?;
+    Ok(())
+}

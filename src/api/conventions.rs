@@ -1,0 +1,281 @@
+//! Bencher's response conventions, implemented once for every route:
+//! - `outer`: request id, path normalisation, the error body, the request log line;
+//! - `route`: per-route CORS headers and `X-Total-Count` on successes, OPTIONS preflight,
+//!   405 with `allow` lines, HEAD refused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::pagination::TOTAL_COUNT;
+use crate::error::{ApiError, ErrorReport, RequestError};
+
+const ALLOW_ORIGIN: HeaderName = header::ACCESS_CONTROL_ALLOW_ORIGIN;
+const ALLOW_METHODS: HeaderName = header::ACCESS_CONTROL_ALLOW_METHODS;
+const ALLOW_HEADERS: HeaderName = header::ACCESS_CONTROL_ALLOW_HEADERS;
+const EXPOSE_HEADERS: HeaderName = header::ACCESS_CONTROL_EXPOSE_HEADERS;
+const REQUEST_ID: &str = "x-request-id";
+
+/// What the conventions need to know of a route: its methods and whether it takes a
+/// credential (which changes `access-control-allow-headers`).
+#[derive(Clone, Debug)]
+pub struct RouteMeta {
+    /// In Bencher's order: GET, POST, PUT, PATCH, DELETE.
+    pub methods: Vec<Method>,
+    pub auth: bool,
+}
+
+/// Route template (as `MatchedPath` shows it) → its metadata.
+#[derive(Clone, Debug, Default)]
+pub struct RouteTable(pub HashMap<String, RouteMeta>);
+
+/// Which route answered, for the request log.
+#[derive(Clone, Debug)]
+struct RouteLabel(String);
+
+/// The outermost layer: runs before routing.
+pub async fn outer(mut req: Request, next: Next) -> Response {
+    let request_id = Uuid::new_v4();
+    let started = Instant::now();
+    let method = req.method().clone();
+    let response = match normalize_path(req.uri()) {
+        Ok(Some(uri)) => {
+            *req.uri_mut() = uri;
+            next.run(req).await
+        }
+        Ok(None) => next.run(req).await,
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    let response = finish(response, request_id, method == Method::HEAD);
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or("-", |r| r.0.as_str());
+    tracing::info!(
+        method = %method,
+        route,
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        request_id = %request_id,
+        "request"
+    );
+    response
+}
+
+/// Drops empty segments (`//`, a trailing `/`) and refuses `.`/`..` segments.
+fn normalize_path(uri: &Uri) -> Result<Option<Uri>, RequestError> {
+    let path = uri.path();
+    let mut segments = Vec::new();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+        if lower == "." || lower == ".." {
+            return Err(RequestError::PathEncoding);
+        }
+        segments.push(segment);
+    }
+    let normalized = format!("/{}", segments.join("/"));
+    if normalized == path {
+        return Ok(None);
+    }
+    let with_query = match uri.query() {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized,
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(with_query.parse().map_err(|_| RequestError::PathEncoding)?);
+    Uri::from_parts(parts)
+        .map(Some)
+        .map_err(|_| RequestError::PathEncoding)
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    request_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    message: &'a str,
+}
+
+/// Writes the error body (if this is an error) and the request id.
+fn finish(response: Response, request_id: Uuid, head: bool) -> Response {
+    let id =
+        HeaderValue::from_str(&request_id.to_string()).unwrap_or(HeaderValue::from_static("-"));
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        let mut response = response;
+        response.headers_mut().insert(REQUEST_ID, id);
+        return response;
+    }
+    let report = response
+        .extensions()
+        .get::<ErrorReport>()
+        .cloned()
+        .unwrap_or_else(|| ErrorReport {
+            message: status.canonical_reason().unwrap_or("Error").to_owned(),
+            error_code: None,
+            cors: false,
+        });
+    let (parts, _) = response.into_parts();
+    let body = ErrorBody {
+        request_id: request_id.to_string(),
+        error_code: report.error_code.as_deref(),
+        message: &report.message,
+    };
+    let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+    let mut headers = HeaderMap::new();
+    for allow in parts.headers.get_all(header::ALLOW) {
+        headers.append(header::ALLOW, allow.clone());
+    }
+    if report.cors {
+        insert_cors(&mut headers, "GET, POST, PUT, PATCH, DELETE, OPTIONS", true);
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(REQUEST_ID, id);
+    let mut out = if head {
+        Response::new(axum::body::Body::empty())
+    } else {
+        Response::new(axum::body::Body::from(text))
+    };
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = headers;
+    *out.extensions_mut() = parts.extensions;
+    out
+}
+
+fn insert_cors(headers: &mut HeaderMap, methods: &str, auth: bool) {
+    let allow_headers = if auth {
+        "Content-Type, Authorization"
+    } else {
+        "Content-Type"
+    };
+    headers.insert(ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if let Ok(v) = HeaderValue::from_str(methods) {
+        headers.insert(ALLOW_METHODS, v);
+    }
+    headers.insert(ALLOW_HEADERS, HeaderValue::from_static(allow_headers));
+    headers.insert(EXPOSE_HEADERS, HeaderValue::from_static("X-Total-Count"));
+}
+
+/// The per-route layer: runs after routing, so it knows the route template.
+pub async fn route(
+    State(table): State<Arc<RouteTable>>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(template) = matched.map(|m| m.as_str().to_owned()) else {
+        return next.run(req).await;
+    };
+    let Some(meta) = table.0.get(&template) else {
+        return next.run(req).await;
+    };
+    let method = req.method().clone();
+    let mut response = if method == Method::HEAD {
+        method_not_allowed(meta)
+    } else {
+        let response = next.run(req).await;
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && response.extensions().get::<ErrorReport>().is_none()
+        {
+            if method == Method::OPTIONS {
+                preflight()
+            } else {
+                method_not_allowed(meta)
+            }
+        } else {
+            response
+        }
+    };
+    if response.status().is_success() {
+        success_headers(&mut response, meta, &method);
+    }
+    response.extensions_mut().insert(RouteLabel(template));
+    response
+}
+
+/// The answer to `OPTIONS` on a route: `null`, with the route's methods.
+pub fn preflight() -> Response {
+    axum::Json(serde_json::Value::Null).into_response()
+}
+
+fn method_not_allowed(meta: &RouteMeta) -> Response {
+    let mut response = ApiError::from(RequestError::MethodNotAllowed).into_response();
+    let mut allowed: Vec<&str> = meta.methods.iter().map(Method::as_str).collect();
+    allowed.push("OPTIONS");
+    allowed.sort_unstable();
+    for m in allowed {
+        response
+            .headers_mut()
+            .append(header::ALLOW, HeaderValue::from_static(static_method(m)));
+    }
+    response
+}
+
+fn static_method(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => "OPTIONS",
+    }
+}
+
+/// CORS headers with this endpoint's method, then `x-total-count` (a list's total, else
+/// `1`, or `0` for a 204), in the order Bencher sends them.
+fn success_headers(response: &mut Response, meta: &RouteMeta, method: &Method) {
+    let methods = if method == Method::OPTIONS {
+        meta.methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        method.as_str().to_owned()
+    };
+    let no_content = response.status() == StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    if no_content {
+        // A 204 has no body, so no content type and no length either.
+        headers.remove(header::CONTENT_TYPE);
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    let total = headers
+        .remove(TOTAL_COUNT)
+        .unwrap_or_else(|| HeaderValue::from_static(if no_content { "0" } else { "1" }));
+    insert_cors(headers, &methods, meta.auth);
+    headers.insert(TOTAL_COUNT, total);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> Result<Option<String>, RequestError> {
+        normalize_path(&s.parse().unwrap()).map(|u| u.map(|u| u.to_string()))
+    }
+
+    #[test]
+    fn paths_are_normalised_like_dropshot() {
+        assert_eq!(norm("/v0/users").unwrap(), None);
+        assert_eq!(norm("//v0//users/").unwrap().as_deref(), Some("/v0/users"));
+        assert_eq!(
+            norm("/v0/users/?page=2").unwrap().as_deref(),
+            Some("/v0/users?page=2")
+        );
+        assert!(norm("/v0/users/../keys").is_err());
+        assert!(norm("/v0/users/%2E/keys").is_err());
+        assert_eq!(norm("/v0/users/.x").unwrap(), None);
+    }
+}

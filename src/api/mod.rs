@@ -1,0 +1,155 @@
+//! The HTTP API: every route, registered once through `OpenApiRouter` so that none can
+//! exist undocumented, and the layers that give every response Bencher's conventions.
+
+pub mod auth;
+pub mod conventions;
+pub mod extract;
+pub mod organizations;
+pub mod pagination;
+pub mod project_keys;
+pub mod projects;
+pub mod server;
+pub mod user_keys;
+pub mod user_tokens;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::options;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, RequestError};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use conventions::{RouteMeta, RouteTable};
+
+/// Every documented route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(server::server_version_get))
+        .routes(routes!(server::server_config_console_get))
+        .routes(routes!(auth::auth_signup_post))
+        .routes(routes!(auth::auth_login_post))
+        .routes(routes!(auth::auth_confirm_post))
+        .routes(routes!(auth::auth_accept_post))
+        .routes(routes!(users::users_get))
+        .routes(routes!(users::user_get, users::user_patch))
+        .routes(routes!(user_keys::user_keys_get, user_keys::user_key_post))
+        .routes(routes!(
+            user_keys::user_key_get,
+            user_keys::user_key_patch,
+            user_keys::user_key_delete
+        ))
+        .routes(routes!(
+            user_tokens::user_tokens_get,
+            user_tokens::user_token_post
+        ))
+        .routes(routes!(
+            user_tokens::user_token_get,
+            user_tokens::user_token_patch,
+            user_tokens::user_token_delete
+        ))
+        .routes(routes!(
+            organizations::organizations_get,
+            organizations::organization_post
+        ))
+        .routes(routes!(organizations::organization_get))
+        .routes(routes!(
+            organizations::org_members_get,
+            organizations::org_member_post
+        ))
+        .routes(routes!(
+            organizations::org_member_get,
+            organizations::org_member_patch,
+            organizations::org_member_delete
+        ))
+        .routes(routes!(
+            projects::org_projects_get,
+            projects::org_project_post
+        ))
+        .routes(routes!(projects::project_get))
+        .routes(routes!(projects::proj_allowed_get))
+        .routes(routes!(
+            project_keys::proj_keys_get,
+            project_keys::proj_key_post
+        ))
+        .routes(routes!(
+            project_keys::proj_key_get,
+            project_keys::proj_key_patch,
+            project_keys::proj_key_delete
+        ))
+}
+
+/// The whole application: what production serves and what the tests call.
+pub fn app(state: AppState) -> Router {
+    let (router, spec) = router().split_for_parts();
+    let table = Arc::new(route_table(&spec));
+    // Preflight handlers that check their path and query (not in the spec, as in Bencher's).
+    let router = router
+        .route(
+            "/v0/projects/{project}/keys",
+            options(project_keys::proj_keys_options),
+        )
+        .route(
+            "/v0/projects/{project}/keys/{key}",
+            options(project_keys::proj_key_options),
+        )
+        .route(
+            "/v0/users/{user}/keys",
+            options(user_keys::user_keys_options),
+        )
+        .route(
+            "/v0/users/{user}/keys/{key}",
+            options(user_keys::user_key_options),
+        )
+        .route(
+            "/v0/users/{user}/tokens",
+            options(user_tokens::user_tokens_options),
+        )
+        .route(
+            "/v0/users/{user}/tokens/{token}",
+            options(user_tokens::user_token_options),
+        )
+        .fallback(route_not_found)
+        .layer(from_fn_with_state(table, conventions::route))
+        .with_state(state);
+    // Path normalisation must happen before routing, so the outer layer wraps a router
+    // whose only job is to hand everything to the real one.
+    Router::new()
+        .fallback_service(router)
+        .layer(from_fn(conventions::outer))
+}
+
+async fn route_not_found() -> ApiError {
+    RequestError::RouteNotFound.into()
+}
+
+/// Each path's methods (in Bencher's order) and whether it takes a credential.
+fn route_table(spec: &utoipa::openapi::OpenApi) -> RouteTable {
+    let mut table = RouteTable::default();
+    for (path, item) in &spec.paths.paths {
+        let ops = [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ];
+        let methods = ops
+            .iter()
+            .filter(|(_, op)| op.is_some())
+            .map(|(m, _)| m.clone())
+            .collect();
+        let auth = ops
+            .iter()
+            .filter_map(|(_, op)| op.as_ref())
+            .any(|op| op.security.as_ref().is_some_and(|s| !s.is_empty()));
+        table.0.insert(path.clone(), RouteMeta { methods, auth });
+    }
+    table
+}

@@ -1,0 +1,389 @@
+//! `/v0/organizations[/{organization}]` and its members.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::auth::free_slug;
+use super::extract::{Json, Path, Query};
+use super::pagination::{ListQuery, Paged};
+use crate::auth::access::{find_user, organization_for};
+use crate::auth::jwt::{Audience, INVITE_TTL, OrgClaim};
+use crate::auth::rbac::{LEADER, Permission};
+use crate::auth::{BearerToken, authenticate};
+use crate::db;
+use crate::db::organizations::Member;
+use crate::db::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization};
+use crate::domain::accounts::{
+    JsonAuthAck, JsonMember, JsonNewMember, JsonNewOrganization, JsonOrganization,
+    JsonUpdateMember, OrganizationRole,
+};
+use crate::domain::ids::{ResourceId, uuid_from_db};
+use crate::domain::names::slug_from_name;
+use crate::domain::time::Timestamp;
+use crate::error::{ApiError, Resource};
+use crate::mail;
+use crate::state::AppState;
+
+/// Path of one organization.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OrgParams {
+    /// The slug or UUID of an organization.
+    pub organization: ResourceId,
+}
+
+/// Path of one member of an organization.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OrgMemberParams {
+    /// The slug or UUID of an organization.
+    pub organization: ResourceId,
+    /// The slug or UUID of a user.
+    pub user: ResourceId,
+}
+
+/// List organizations
+///
+/// Lists the organizations the caller belongs to (all of them for a server admin), sorted
+/// by name. `X-Total-Count` holds the total.
+#[utoipa::path(get, path = "/v0/organizations", tag = "organizations", params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of organizations", body = Vec<JsonOrganization>)))]
+pub async fn organizations_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Query(query): Query<ListQuery>,
+) -> Result<Paged<JsonOrganization>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let member = (!caller.is_admin()).then_some(caller.user.id);
+            let (rows, total) = db::organizations::list(c, member, &query.filter(), query.page())?;
+            let ids: Vec<i32> = rows.iter().map(|o| o.id).collect();
+            let claimed = db::organizations::claimed(c, &ids)?;
+            Ok(Paged(
+                rows.into_iter().map(|o| to_json(o, &claimed)).collect(),
+                total,
+            ))
+        })
+        .await
+}
+
+/// Create an organization
+///
+/// Creates an organization with the caller as its leader.
+#[utoipa::path(post, path = "/v0/organizations", tag = "organizations",
+    request_body = JsonNewOrganization, security(("bearer" = [])),
+    responses((status = 201, description = "The organization", body = JsonOrganization)))]
+pub async fn organization_post(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Json(body): Json<JsonNewOrganization>,
+) -> Result<(StatusCode, axum::Json<JsonOrganization>), ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    let org = state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let now = now.timestamp();
+            c.immediate_transaction(|c| {
+                let slug = match &body.slug {
+                    Some(s) if db::organizations::slug_taken(c, s.as_str())? => {
+                        return Err(ApiError::Conflict {
+                            resource: Resource::Organization,
+                            id: format!("Slug({:?})", s.as_str()),
+                            reason: "UNIQUE constraint failed: organization.slug".to_owned(),
+                        });
+                    }
+                    Some(s) => s.clone(),
+                    None => free_slug(&slug_from_name(body.name.as_str()), |s| {
+                        db::organizations::slug_taken(c, s)
+                    })?,
+                };
+                let org = db::organizations::insert(
+                    c,
+                    &InsertOrganization {
+                        uuid: uuid::Uuid::now_v7().to_string(),
+                        name: body.name.as_str().to_owned(),
+                        slug: slug.into_string(),
+                        created: now,
+                        modified: now,
+                    },
+                )?;
+                db::organizations::set_role(
+                    c,
+                    &InsertOrganizationRole {
+                        user_id: caller.user.id,
+                        organization_id: org.id,
+                        role: LEADER.to_owned(),
+                        created: now,
+                        modified: now,
+                    },
+                )?;
+                let mut json = to_json(org, &HashMap::new());
+                json.claimed = Some(Timestamp::from_secs(now));
+                Ok(json)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(org)))
+}
+
+/// View an organization
+///
+/// Shows an organization to its members and to server admins.
+#[utoipa::path(get, path = "/v0/organizations/{organization}", tag = "organizations",
+    params(OrgParams), security(("bearer" = [])),
+    responses((status = 200, description = "The organization", body = JsonOrganization)))]
+pub async fn organization_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgParams>,
+) -> Result<axum::Json<JsonOrganization>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::View)?;
+            let claimed = db::organizations::claimed(c, &[org.id])?;
+            Ok(axum::Json(to_json(org, &claimed)))
+        })
+        .await
+}
+
+/// List members
+///
+/// Lists an organization's members, sorted by name. Members and server admins.
+/// `X-Total-Count` holds the total.
+#[utoipa::path(get, path = "/v0/organizations/{organization}/members", tag = "organizations",
+    params(OrgParams, ListQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of members", body = Vec<JsonMember>)))]
+pub async fn org_members_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgParams>,
+    Query(query): Query<ListQuery>,
+) -> Result<Paged<JsonMember>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::View)?;
+            let (rows, total) =
+                db::organizations::members(c, org.id, &query.filter(), query.page())?;
+            Ok(Paged(rows.into_iter().map(member_json).collect(), total))
+        })
+        .await
+}
+
+/// Invite a member
+///
+/// Emails an invitation to join the organization (to the log when no SMTP server is
+/// configured). Leaders and server admins.
+#[utoipa::path(post, path = "/v0/organizations/{organization}/members", tag = "organizations",
+    params(OrgParams), request_body = JsonNewMember, security(("bearer" = [])),
+    responses((status = 202, description = "Invitation sent", body = JsonAuthAck)))]
+pub async fn org_member_post(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgParams>,
+    Json(body): Json<JsonNewMember>,
+) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    let (caller, org) = state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::CreateRole)?;
+            Ok::<_, ApiError>((caller, org))
+        })
+        .await?;
+    let claim = OrgClaim {
+        uuid: uuid_from_db(&org.uuid),
+        role: body.role,
+    };
+    let (token, _) = state
+        .jwt
+        .mint(
+            Audience::Invite,
+            body.email.as_str(),
+            INVITE_TTL,
+            now,
+            Some(claim),
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let name = body
+        .name
+        .as_ref()
+        .map_or_else(|| body.email.as_str().to_owned(), |n| n.as_str().to_owned());
+    state.mailer.send(&mail::invitation(
+        &name,
+        body.email.as_str(),
+        state.settings.console_url.trimmed(),
+        &token,
+        &caller.user.name,
+        &org.name,
+    ));
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(JsonAuthAck { email: body.email }),
+    ))
+}
+
+/// View a member
+///
+/// Shows one member of an organization. Members and server admins.
+#[utoipa::path(get, path = "/v0/organizations/{organization}/members/{user}", tag = "organizations",
+    params(OrgMemberParams), security(("bearer" = [])),
+    responses((status = 200, description = "The member", body = JsonMember)))]
+pub async fn org_member_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgMemberParams>,
+) -> Result<axum::Json<JsonMember>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::ViewRole)?;
+            Ok(axum::Json(member_json(find_member(c, &org, &path.user)?)))
+        })
+        .await
+}
+
+/// Update a member
+///
+/// Changes a member's role. Leaders and server admins.
+#[utoipa::path(patch, path = "/v0/organizations/{organization}/members/{user}", tag = "organizations",
+    params(OrgMemberParams), request_body = JsonUpdateMember, security(("bearer" = [])),
+    responses((status = 200, description = "The member", body = JsonMember)))]
+pub async fn org_member_patch(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgMemberParams>,
+    Json(body): Json<JsonUpdateMember>,
+) -> Result<axum::Json<JsonMember>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::EditRole)?;
+            let (user, _, created, _) = find_member(c, &org, &path.user)?;
+            let Some(role) = body.role else {
+                return Err(ApiError::empty_update(
+                    Resource::Member,
+                    member_id(&org, &user.uuid),
+                ));
+            };
+            db::organizations::set_role(
+                c,
+                &InsertOrganizationRole {
+                    user_id: user.id,
+                    organization_id: org.id,
+                    role: role.as_str().to_owned(),
+                    created,
+                    modified: now.timestamp(),
+                },
+            )?;
+            Ok(axum::Json(member_json(find_member(c, &org, &path.user)?)))
+        })
+        .await
+}
+
+/// Remove a member
+///
+/// Removes a member from an organization. Leaders and server admins.
+#[utoipa::path(delete, path = "/v0/organizations/{organization}/members/{user}", tag = "organizations",
+    params(OrgMemberParams), security(("bearer" = [])),
+    responses((status = 204, description = "Removed")))]
+pub async fn org_member_delete(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgMemberParams>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::DeleteRole)?;
+            let (user, ..) = find_member(c, &org, &path.user)?;
+            db::organizations::remove_member(c, org.id, user.id)?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}
+
+fn member_id(org: &QueryOrganization, user_uuid: &str) -> String {
+    format!("(OrganizationUuid({}), UserUuid({user_uuid}))", org.uuid)
+}
+
+fn find_member(
+    c: &mut diesel::SqliteConnection,
+    org: &QueryOrganization,
+    user: &ResourceId,
+) -> Result<Member, ApiError> {
+    let found = find_user(c, user)?;
+    db::organizations::member(c, org.id, found.id)?
+        .ok_or_else(|| ApiError::not_found(Resource::Member, member_id(org, &found.uuid)))
+}
+
+fn member_json((user, role, created, modified): Member) -> JsonMember {
+    JsonMember {
+        uuid: uuid_from_db(&user.uuid),
+        name: user.name,
+        slug: user.slug,
+        email: user.email,
+        // `leader` is the only organization role this API level stores.
+        role: {
+            debug_assert_eq!(role, LEADER);
+            OrganizationRole::Leader
+        },
+        created: Timestamp::from_secs(created),
+        modified: Timestamp::from_secs(modified),
+    }
+}
+
+/// An organization row as JSON; `claimed` maps organization ids to their claim time.
+pub fn to_json<S: std::hash::BuildHasher>(
+    row: QueryOrganization,
+    claimed: &HashMap<i32, i64, S>,
+) -> JsonOrganization {
+    let QueryOrganization {
+        id,
+        uuid,
+        name,
+        slug,
+        license: _,
+        created,
+        modified,
+        deleted: _,
+    } = row;
+    JsonOrganization {
+        uuid: uuid_from_db(&uuid),
+        name,
+        slug,
+        license: None,
+        created: Timestamp::from_secs(created),
+        modified: Timestamp::from_secs(modified),
+        claimed: claimed.get(&id).copied().map(Timestamp::from_secs),
+    }
+}

@@ -1,0 +1,279 @@
+//! `/v0/projects/{project}/keys[/{key}]`: project API keys. Every operation needs the
+//! `manage` permission on the project; every 404 here carries the bearer hint.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::extract::{Json, Path, Query};
+use super::pagination::{ListQuery, Paged};
+use crate::auth::access::project_for;
+use crate::auth::api_key::{KeyKind, PlainKey};
+use crate::auth::rbac::Permission;
+use crate::auth::{BearerToken, Principal, authenticate};
+use crate::db;
+use crate::db::rows::{InsertProjectKey, QueryProjectKey};
+use crate::domain::credentials::{
+    JsonNewProjectKey, JsonProjectKey, JsonProjectKeyCreated, JsonUpdateProjectKey, ttl_or_default,
+};
+use crate::domain::ids::{ResourceId, uuid_from_db};
+use crate::domain::time::{Timestamp, add_secs};
+use crate::error::{ApiError, Resource};
+use crate::state::AppState;
+
+/// Path of the project-key collection.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProjKeysParams {
+    /// The slug or UUID of a project.
+    pub project: ResourceId,
+}
+
+/// Path of one project key.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProjKeyParams {
+    /// The slug or UUID of a project.
+    pub project: ResourceId,
+    /// The UUID of a project key.
+    pub key: Uuid,
+}
+
+/// List project keys
+///
+/// Lists a project's API keys, sorted by name then creation. Requires `manage` permission
+/// on the project. Revoked keys are listed only with `revoked=true`. `X-Total-Count` holds
+/// the number of keys matching the filters.
+#[utoipa::path(get, path = "/v0/projects/{project}/keys", tags = ["projects", "keys"],
+    params(ProjKeysParams, ListQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of keys", body = Vec<JsonProjectKey>)))]
+pub async fn proj_keys_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjKeysParams>,
+    Query(query): Query<ListQuery>,
+) -> Result<Paged<JsonProjectKey>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
+            let (rows, total) =
+                db::project_keys::list(c, found.project.id, &query.filter(), query.page())?;
+            let keys = rows
+                .into_iter()
+                .map(|(row, creator)| to_json(row, &found.project.uuid, creator.as_deref()))
+                .collect();
+            Ok(Paged(keys, total))
+        })
+        .await
+        .map_err(ApiError::with_token_hint)
+}
+
+/// Create a project key
+///
+/// Creates an API key for a project. The plaintext key (`bencher_run_…`) is in this
+/// response only; the server keeps just its SHA-256. `ttl` is in seconds (default
+/// 4,294,967,295). Requires `manage` permission on the project.
+#[utoipa::path(post, path = "/v0/projects/{project}/keys", tags = ["projects", "keys"],
+    params(ProjKeysParams), request_body = JsonNewProjectKey, security(("bearer" = [])),
+    responses((status = 201, description = "The new key, with its plaintext", body = JsonProjectKeyCreated)))]
+pub async fn proj_key_post(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjKeysParams>,
+    Json(body): Json<JsonNewProjectKey>,
+) -> Result<(StatusCode, axum::Json<JsonProjectKeyCreated>), ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    let created = state
+        .db
+        .run(move |c| {
+            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
+            let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
+            let expiration = add_secs(now, ttl);
+            let key = PlainKey::generate(KeyKind::Project);
+            let uuid = Uuid::now_v7();
+            let name = body.name.into_string();
+            db::project_keys::insert(
+                c,
+                &InsertProjectKey {
+                    uuid: uuid.to_string(),
+                    project_id: found.project.id,
+                    creator_id: caller.user().map(|u| u.user.id),
+                    name: name.clone(),
+                    key_hash: key.hash().as_str().to_owned(),
+                    creation: now.timestamp(),
+                    expiration: expiration.timestamp(),
+                },
+            )?;
+            Ok(JsonProjectKeyCreated {
+                uuid,
+                project: uuid_from_db(&found.project.uuid),
+                name,
+                key: key.into_exposed(),
+                creation: Timestamp(now),
+                expiration: Timestamp(expiration),
+            })
+        })
+        .await
+        .map_err(ApiError::with_token_hint)?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// View a project key
+///
+/// Shows one of a project's API keys, revoked or not (never its secret). Requires `manage`
+/// permission on the project.
+#[utoipa::path(get, path = "/v0/projects/{project}/keys/{key}", tags = ["projects", "keys"],
+    params(ProjKeyParams), security(("bearer" = [])),
+    responses((status = 200, description = "The key", body = JsonProjectKey)))]
+pub async fn proj_key_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjKeyParams>,
+) -> Result<axum::Json<JsonProjectKey>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
+            let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
+            Ok(axum::Json(to_json(
+                row,
+                &found.project.uuid,
+                creator.as_deref(),
+            )))
+        })
+        .await
+        .map_err(ApiError::with_token_hint)
+}
+
+/// Update a project key
+///
+/// Renames a project API key (revoked keys too). A body with no change is a 409.
+/// Requires `manage` permission on the project.
+#[utoipa::path(patch, path = "/v0/projects/{project}/keys/{key}", tags = ["projects", "keys"],
+    params(ProjKeyParams), request_body = JsonUpdateProjectKey, security(("bearer" = [])),
+    responses((status = 200, description = "The renamed key", body = JsonProjectKey)))]
+pub async fn proj_key_patch(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjKeyParams>,
+    Json(body): Json<JsonUpdateProjectKey>,
+) -> Result<axum::Json<JsonProjectKey>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
+            let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
+            let Some(name) = body.name else {
+                return Err(ApiError::empty_update(
+                    Resource::ProjectKey,
+                    describe(&found.project.uuid, path.key),
+                ));
+            };
+            db::project_keys::rename(c, row.id, name.as_str())?;
+            let row = QueryProjectKey {
+                name: name.into_string(),
+                ..row
+            };
+            Ok(axum::Json(to_json(
+                row,
+                &found.project.uuid,
+                creator.as_deref(),
+            )))
+        })
+        .await
+        .map_err(ApiError::with_token_hint)
+}
+
+/// Revoke a project key
+///
+/// Revokes a project API key for good: it stops working on the next request. A key that
+/// is already revoked gives 409. Requires `manage` permission on the project.
+#[utoipa::path(delete, path = "/v0/projects/{project}/keys/{key}", tags = ["projects", "keys"],
+    params(ProjKeyParams), security(("bearer" = [])),
+    responses((status = 204, description = "Revoked")))]
+pub async fn proj_key_delete(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjKeyParams>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
+            let (row, _) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
+            if db::project_keys::revoke(c, row.id, now.timestamp())? == 0 {
+                return Err(ApiError::AlreadyRevoked("Project key"));
+            }
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+        .map_err(ApiError::with_token_hint)
+}
+
+/// Preflight for the project-key collection: checks the path and query, no credential.
+pub async fn proj_keys_options(
+    Path(_): Path<ProjKeysParams>,
+    Query(_): Query<ListQuery>,
+) -> axum::response::Response {
+    super::conventions::preflight()
+}
+
+/// Preflight for one project key: checks the path, no credential.
+pub async fn proj_key_options(Path(_): Path<ProjKeyParams>) -> axum::response::Response {
+    super::conventions::preflight()
+}
+
+/// How a key is named in messages: by public UUIDs only (Bencher shows internal row ids).
+fn describe(project_uuid: &str, key: Uuid) -> String {
+    format!("(ProjectUuid({project_uuid}), ProjectKeyUuid({key}))")
+}
+
+fn find_key(
+    c: &mut diesel::SqliteConnection,
+    project_id: i32,
+    project_uuid: &str,
+    key: Uuid,
+) -> Result<db::project_keys::KeyWithCreator, ApiError> {
+    db::project_keys::find(c, project_id, &key.to_string())?
+        .ok_or_else(|| ApiError::not_found(Resource::ProjectKey, describe(project_uuid, key)))
+}
+
+fn to_json(row: QueryProjectKey, project_uuid: &str, creator: Option<&str>) -> JsonProjectKey {
+    let QueryProjectKey {
+        id: _,
+        uuid,
+        project_id: _,
+        creator_id: _,
+        name,
+        key_hash: _,
+        creation,
+        expiration,
+        revoked,
+    } = row;
+    JsonProjectKey {
+        uuid: uuid_from_db(&uuid),
+        project: uuid_from_db(project_uuid),
+        creator: creator.map(uuid_from_db),
+        name,
+        creation: Timestamp::from_secs(creation),
+        expiration: Timestamp::from_secs(expiration),
+        revoked: revoked.map(Timestamp::from_secs),
+    }
+}

@@ -1,0 +1,166 @@
+//! `/v0/users` and `/v0/users/{user}`.
+
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{Json, Path, Query};
+use super::pagination::{ListQuery, Paged};
+use crate::auth::access::user_for;
+use crate::auth::{BearerToken, authenticate};
+use crate::db;
+use crate::db::rows::QueryUser;
+use crate::db::users::UpdateUser;
+use crate::domain::accounts::{JsonUpdateUser, JsonUser};
+use crate::domain::ids::{ResourceId, uuid_from_db};
+use crate::domain::time::Timestamp;
+use crate::error::{ApiError, Forbidden, Resource};
+use crate::state::AppState;
+
+/// Path of one user.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserParams {
+    /// The slug or UUID of a user.
+    pub user: ResourceId,
+}
+
+/// List users
+///
+/// Lists every user, sorted by name. Server admins only. `X-Total-Count` holds the total.
+#[utoipa::path(get, path = "/v0/users", tag = "users", params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of users", body = Vec<JsonUser>)))]
+pub async fn users_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Query(query): Query<ListQuery>,
+) -> Result<Paged<JsonUser>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            if !caller.is_admin() {
+                return Err(Forbidden::AdminOnly("Only server admins may list users.").into());
+            }
+            let (rows, total) = db::users::list(c, &query.filter(), query.page())?;
+            Ok(Paged(rows.into_iter().map(to_json).collect(), total))
+        })
+        .await
+}
+
+/// View a user
+///
+/// Shows a user. Only the user themself or a server admin.
+#[utoipa::path(get, path = "/v0/users/{user}", tag = "users", params(UserParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The user", body = JsonUser)))]
+pub async fn user_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<UserParams>,
+) -> Result<axum::Json<JsonUser>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            Ok(axum::Json(to_json(user_for(c, &caller, &path.user)?)))
+        })
+        .await
+}
+
+/// Update a user
+///
+/// Changes a user's name, slug or email (the user themself or a server admin), or their
+/// `admin` and `locked` flags (server admins only). A new email revokes all of the user's
+/// legacy tokens, in the same transaction.
+#[utoipa::path(patch, path = "/v0/users/{user}", tag = "users", params(UserParams),
+    request_body = JsonUpdateUser, security(("bearer" = [])),
+    responses((status = 200, description = "The user as stored", body = JsonUser)))]
+pub async fn user_patch(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<UserParams>,
+    Json(body): Json<JsonUpdateUser>,
+) -> Result<axum::Json<JsonUser>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let user = user_for(c, &caller, &path.user)?;
+            if (body.admin.is_some() || body.locked.is_some()) && !caller.is_admin() {
+                return Err(Forbidden::AdminOnly(
+                    "Only server admins may change whether a user is admin or locked.",
+                )
+                .into());
+            }
+            c.immediate_transaction(|c| apply_update(c, &user, body, now.timestamp()))
+                .map(axum::Json)
+        })
+        .await
+}
+
+fn apply_update(
+    c: &mut diesel::SqliteConnection,
+    user: &QueryUser,
+    body: JsonUpdateUser,
+    now: i64,
+) -> Result<JsonUser, ApiError> {
+    let conflict = |column: &str| ApiError::Conflict {
+        resource: Resource::User,
+        id: format!("Uuid(UserUuid({}))", user.uuid),
+        reason: format!("UNIQUE constraint failed: {column}"),
+    };
+    if let Some(slug) = &body.slug {
+        if slug.as_str() != user.slug && db::users::slug_taken(c, slug.as_str())? {
+            return Err(conflict("user.slug"));
+        }
+    }
+    let new_email = body.email.as_ref().filter(|e| e.as_str() != user.email);
+    if let Some(email) = new_email {
+        if db::users::find_by_email(c, email.as_str())?.is_some() {
+            return Err(conflict("user.email"));
+        }
+        // Legacy tokens name the user by email: a new email retires them all.
+        db::tokens::revoke_all(c, user.id, now)?;
+    }
+    let changes = UpdateUser {
+        name: body.name.map(|n| n.as_str().to_owned()),
+        slug: body.slug.map(|s| s.as_str().to_owned()),
+        email: new_email.map(|e| e.as_str().to_owned()),
+        admin: body.admin,
+        locked: body.locked,
+        modified: Some(now),
+    };
+    Ok(to_json(db::users::update(c, user.id, &changes)?))
+}
+
+/// A user row as JSON.
+pub fn to_json(row: QueryUser) -> JsonUser {
+    let QueryUser {
+        id: _,
+        uuid,
+        name,
+        slug,
+        email,
+        admin,
+        locked,
+        created,
+        modified: _,
+    } = row;
+    JsonUser {
+        uuid: uuid_from_db(&uuid),
+        name,
+        slug,
+        email,
+        admin,
+        locked,
+        created: Timestamp::from_secs(created),
+    }
+}

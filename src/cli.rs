@@ -1,0 +1,227 @@
+//! The command line: `keyward [serve]`, `keyward admin …`, `keyward healthcheck`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides, Secret};
+use crate::state::Clock;
+
+/// A self-hosted, Bencher-compatible server for API keys and tokens.
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Settings: a flag beats its `KEYWARD_*` variable, which beats Bencher's config JSON,
+/// which beats the default.
+#[derive(Debug, Args)]
+struct Settings {
+    /// Address to listen on [default: 127.0.0.1:61016]
+    #[arg(long, env = "KEYWARD_BIND", global = true)]
+    bind: Option<String>,
+    /// SQLite database file, created if missing [default: ./data/keyward.db]
+    #[arg(long, env = "KEYWARD_DB", global = true)]
+    db: Option<PathBuf>,
+    /// URL of the web console, used in emailed links [default: <http://localhost:3000>]
+    #[arg(long, env = "KEYWARD_CONSOLE_URL", global = true)]
+    console_url: Option<String>,
+    /// JWT issuer [default: the console URL with a trailing slash]
+    #[arg(long, env = "KEYWARD_ISSUER", global = true)]
+    issuer: Option<String>,
+    /// JWT signing secret [default: generated on first start and kept in the database]
+    #[arg(
+        long,
+        env = "KEYWARD_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    secret_key: Option<String>,
+    /// Largest accepted request body, in bytes [default: 4194304]
+    #[arg(long, env = "KEYWARD_REQUEST_BODY_MAX_BYTES", global = true)]
+    request_body_max_bytes: Option<u64>,
+    /// Log level or filter (error, warn, info, debug, trace) [default: info]
+    #[arg(long, env = "KEYWARD_LOG", global = true)]
+    log_level: Option<String>,
+    /// A Bencher config file (bencher.json) to read shared settings from
+    #[arg(long = "config", env = "BENCHER_CONFIG_PATH", global = true)]
+    bencher_config_path: Option<PathBuf>,
+    /// A Bencher config as inline JSON (takes precedence over --config)
+    #[arg(
+        long = "config-json",
+        env = "BENCHER_CONFIG",
+        hide_env_values = true,
+        global = true
+    )]
+    bencher_config: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given)
+    Serve,
+    /// Operator commands that work on the database directly
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Exit 0 if the server at the configured address answers, 1 otherwise
+    Healthcheck,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a user; prints a session JWT and a user API key for calling the API
+    CreateUser {
+        /// The user's email (their login)
+        #[arg(long)]
+        email: String,
+        /// The user's name
+        #[arg(long)]
+        name: String,
+        /// The user's slug [default: made from the name]
+        #[arg(long)]
+        slug: Option<String>,
+        /// Make the user a server admin
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Create a user API key for an existing user and print it
+    CreateKey {
+        /// The user's slug or UUID
+        #[arg(long)]
+        user: String,
+        /// A name for the key
+        #[arg(long)]
+        name: String,
+        /// Time to live in seconds [default: 4294967295]
+        #[arg(long)]
+        ttl: Option<u32>,
+    },
+    /// Store an existing legacy API token (a JWT signed with this server's secret)
+    ImportToken {
+        /// The user's slug or UUID
+        #[arg(long)]
+        user: String,
+        /// A name for the token
+        #[arg(long)]
+        name: String,
+        /// The JWT
+        #[arg(long)]
+        jwt: String,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match resolve(cli.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keyward: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_tracing(&config.log_level);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Admin { command } => admin(&config, command),
+        Command::Healthcheck => return healthcheck(config.bind),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("keyward: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn resolve(s: Settings) -> Result<Config, crate::config::ConfigError> {
+    Config::resolve(
+        Overrides {
+            bind: s.bind,
+            db: s.db,
+            console_url: s.console_url,
+            issuer: s.issuer,
+            secret_key: s.secret_key.map(Secret::new),
+            body_limit: s.request_body_max_bytes,
+            log_level: s.log_level,
+        },
+        s.bencher_config,
+        s.bencher_config_path,
+    )
+}
+
+fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(crate::server::run(config))?;
+    Ok(())
+}
+
+fn admin(config: &Config, command: AdminCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let state = crate::server::open_state(config, Clock::System)?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            slug,
+            admin,
+        } => crate::admin::create_user(&state, &email, &name, slug.as_deref(), admin, &mut out)?,
+        AdminCommand::CreateKey { user, name, ttl } => {
+            crate::admin::create_user_key(&state, &user, &name, ttl, &mut out)?;
+        }
+        AdminCommand::ImportToken { user, name, jwt } => {
+            crate::admin::import_token(&state, &user, &name, &jwt, &mut out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Asks the server for its version over plain HTTP/1.1 (the runtime image has no curl).
+fn healthcheck(bind: SocketAddr) -> ExitCode {
+    let target = if bind.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], bind.port()))
+    } else {
+        bind
+    };
+    let check = || -> std::io::Result<bool> {
+        let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        write!(
+            stream,
+            "GET /v0/server/version HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response.starts_with("HTTP/1.1 200"))
+    };
+    if let Ok(true) = check() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("keyward: no healthy server at {target}");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,314 @@
+//! Configuration, read once at start-up: command-line flags, then `KEYWARD_*` environment
+//! variables, then Bencher's own config JSON (`BENCHER_CONFIG` inline, or the file named by
+//! `BENCHER_CONFIG_PATH`), then defaults. A bad value stops the start and names the setting.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::domain::accounts::Url;
+
+/// The default listen address (the self-hosted port Bencher users know).
+pub const DEFAULT_BIND: &str = "127.0.0.1:61016";
+/// The default database file.
+pub const DEFAULT_DB: &str = "./data/keyward.db";
+/// The default console URL.
+pub const DEFAULT_CONSOLE_URL: &str = "http://localhost:3000";
+/// The default request body limit: 4 MiB, as in Bencher.
+pub const DEFAULT_BODY_LIMIT: usize = 4_194_304;
+
+/// A secret string whose `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+
+    /// The secret itself, for building keys.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The settings as given, before defaults: each source fills what the ones before left open.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub db: Option<PathBuf>,
+    pub console_url: Option<String>,
+    pub issuer: Option<String>,
+    pub secret_key: Option<Secret>,
+    pub body_limit: Option<u64>,
+    pub log_level: Option<String>,
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub db_path: PathBuf,
+    pub console_url: Url,
+    /// `None`: the console URL with a trailing slash, as Bencher does.
+    pub issuer: Option<String>,
+    /// `None`: generate one on first start and keep it in the database.
+    pub secret_key: Option<Secret>,
+    pub body_limit: usize,
+    pub log_level: String,
+    /// Parts of a Bencher config that Keyward does not use (logged once at start).
+    pub ignored: Vec<String>,
+}
+
+/// A setting that cannot be used, named.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting `{setting}`: {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Resolves the configuration from flags/env (`given`) and Bencher's config sources.
+    pub fn resolve(
+        given: Overrides,
+        bencher_config: Option<String>,
+        bencher_config_path: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        let (from_file, ignored) = match (bencher_config, bencher_config_path) {
+            (Some(json), _) => parse_bencher_config(&json, "BENCHER_CONFIG")?,
+            (None, Some(path)) => {
+                let json = std::fs::read_to_string(&path).map_err(|e| {
+                    bad(
+                        "BENCHER_CONFIG_PATH",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                parse_bencher_config(&json, "BENCHER_CONFIG_PATH")?
+            }
+            (None, None) => (Overrides::default(), Vec::new()),
+        };
+        let bind_text = given
+            .bind
+            .or(from_file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text.parse().map_err(|_| {
+            bad(
+                "bind address",
+                format!("`{bind_text}` is not an address:port"),
+            )
+        })?;
+        let console_text = given
+            .console_url
+            .or(from_file.console_url)
+            .unwrap_or_else(|| DEFAULT_CONSOLE_URL.to_owned());
+        let console_url = Url::parse(&console_text).map_err(|_| {
+            bad(
+                "console URL",
+                format!("`{console_text}` is not an http(s) URL"),
+            )
+        })?;
+        let issuer = given.issuer.or(from_file.issuer);
+        if issuer.as_deref() == Some("") {
+            return Err(bad("issuer", "must not be empty"));
+        }
+        let secret_key = given.secret_key.or(from_file.secret_key);
+        if secret_key.as_ref().is_some_and(|s| s.0.is_empty()) {
+            return Err(bad("secret key", "must not be empty"));
+        }
+        let body_limit =
+            given
+                .body_limit
+                .or(from_file.body_limit)
+                .map_or(Ok(DEFAULT_BODY_LIMIT), |n| {
+                    usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                        bad("request body limit", "must be a positive number of bytes")
+                    })
+                })?;
+        let log_level = given
+            .log_level
+            .or(from_file.log_level)
+            .unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(bad(
+                "log level",
+                format!("`{log_level}` is not a level or filter"),
+            ));
+        }
+        Ok(Self {
+            bind,
+            db_path: given
+                .db
+                .or(from_file.db)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
+            console_url,
+            issuer,
+            secret_key,
+            body_limit,
+            log_level,
+            ignored,
+        })
+    }
+
+    /// The issuer tokens carry and must carry.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| self.console_url.with_root_slash())
+    }
+}
+
+/// The settings Keyward shares with Bencher: which JSON path, and which of ours.
+const KNOWN: [&str; 7] = [
+    "console.url",
+    "security.issuer",
+    "security.secret_key",
+    "server.bind_address",
+    "server.request_body_max_bytes",
+    "database.file",
+    "logging.log.stderr_terminal.level",
+];
+
+/// Reads a Bencher config: the shared settings, and the paths of everything else.
+fn parse_bencher_config(json: &str, source: &str) -> Result<(Overrides, Vec<String>), ConfigError> {
+    let root: Value =
+        serde_json::from_str(json).map_err(|e| bad(source, format!("not valid JSON: {e}")))?;
+    if !root.is_object() {
+        return Err(bad(source, "must be a JSON object"));
+    }
+    let text = |path: &str| -> Result<Option<String>, ConfigError> {
+        match lookup(&root, path) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(path, "must be a string")),
+        }
+    };
+    let body_limit = match lookup(&root, "server.request_body_max_bytes") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| bad("server.request_body_max_bytes", "must be a whole number"))?,
+        ),
+    };
+    let overrides = Overrides {
+        bind: text("server.bind_address")?,
+        db: text("database.file")?.map(PathBuf::from),
+        console_url: text("console.url")?,
+        issuer: text("security.issuer")?,
+        secret_key: text("security.secret_key")?.map(Secret),
+        body_limit,
+        log_level: text("logging.log.stderr_terminal.level")?,
+    };
+    let mut ignored = Vec::new();
+    collect_unknown(&root, "", &mut ignored);
+    Ok((overrides, ignored))
+}
+
+fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(root, |v, key| v.get(key))
+}
+
+/// Lists the paths under `v` that neither are a known setting nor lead to one.
+fn collect_unknown(v: &Value, prefix: &str, out: &mut Vec<String>) {
+    let Some(map) = v.as_object() else { return };
+    for (key, child) in map {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if KNOWN.contains(&path.as_str()) {
+            continue;
+        }
+        if KNOWN.iter().any(|k| k.starts_with(&format!("{path}."))) {
+            collect_unknown(child, &path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = Config::resolve(Overrides::default(), None, None).unwrap();
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(c.issuer(), "http://localhost:3000/");
+        assert_eq!(c.body_limit, 4_194_304);
+        assert!(c.secret_key.is_none());
+    }
+
+    #[test]
+    fn bencher_config_fills_gaps_and_names_what_it_ignores() {
+        let json = r#"{
+            "console": {"url": "https://bench.example.com"},
+            "security": {"issuer": "iss", "secret_key": "s3cret"},
+            "server": {"bind_address": "0.0.0.0:6610", "request_body_max_bytes": 1024,
+                       "tls": {"type": "as_file"}},
+            "logging": {"name": "Bencher API", "log": {"stderr_terminal": {"level": "debug"}}},
+            "database": {"file": "/tmp/b.db", "busy_timeout": 5000},
+            "smtp": {"hostname": "mail"}
+        }"#;
+        let given = Overrides {
+            bind: Some("127.0.0.1:9".into()),
+            ..Overrides::default()
+        };
+        let c = Config::resolve(given, Some(json.into()), None).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9", "flags win over the file");
+        assert_eq!(c.console_url.as_str(), "https://bench.example.com");
+        assert_eq!(c.issuer(), "iss");
+        assert_eq!(c.secret_key.unwrap().expose(), "s3cret");
+        assert_eq!(c.body_limit, 1024);
+        assert_eq!(c.log_level, "debug");
+        assert_eq!(c.db_path, PathBuf::from("/tmp/b.db"));
+        let mut ignored = c.ignored;
+        ignored.sort();
+        assert_eq!(
+            ignored,
+            [
+                "database.busy_timeout",
+                "logging.name",
+                "server.tls",
+                "smtp"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let err = |json: &str| {
+            Config::resolve(Overrides::default(), Some(json.into()), None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(r#"{"server": {"bind_address": 5}}"#).contains("server.bind_address"));
+        assert!(err(r#"{"server": {"bind_address": "nope"}}"#).contains("bind address"));
+        assert!(err(r#"{"console": {"url": "ftp://x"}}"#).contains("console URL"));
+        assert!(err("not json").contains("BENCHER_CONFIG"));
+        assert!(
+            err(r#"{"server": {"request_body_max_bytes": -1}}"#)
+                .contains("server.request_body_max_bytes")
+        );
+        let secret = format!("{:?}", Secret::new("hunter2".into()));
+        assert!(!secret.contains("hunter2"));
+    }
+}

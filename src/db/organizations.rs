@@ -1,0 +1,238 @@
+//! The `organization` and `organization_role` tables.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization, QueryUser};
+use super::schema::{organization, organization_role, user};
+use super::{Filter, Listed, Page};
+use crate::domain::ids::ResourceId;
+
+/// Finds a live (not deleted) organization by UUID or slug.
+pub fn find(
+    conn: &mut SqliteConnection,
+    id: &ResourceId,
+) -> QueryResult<Option<QueryOrganization>> {
+    let query = organization::table
+        .filter(organization::deleted.is_null())
+        .select(QueryOrganization::as_select())
+        .into_boxed();
+    let query = match id {
+        ResourceId::Uuid(u) => query.filter(organization::uuid.eq(u.to_string())),
+        ResourceId::Slug(s) => query.filter(organization::slug.eq(s.as_str().to_owned())),
+    };
+    query.first(conn).optional()
+}
+
+/// Finds an organization by internal id.
+pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryOrganization> {
+    organization::table
+        .find(id)
+        .select(QueryOrganization::as_select())
+        .first(conn)
+}
+
+/// Whether a slug is taken (deleted organizations keep theirs).
+pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organization::table.filter(organization::slug.eq(slug)),
+    ))
+    .get_result(conn)
+}
+
+/// Whether a UUID is taken.
+pub fn uuid_taken(conn: &mut SqliteConnection, uuid: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organization::table.filter(organization::uuid.eq(uuid)),
+    ))
+    .get_result(conn)
+}
+
+/// Inserts an organization and returns the stored row.
+pub fn insert(
+    conn: &mut SqliteConnection,
+    row: &InsertOrganization,
+) -> QueryResult<QueryOrganization> {
+    diesel::insert_into(organization::table)
+        .values(row)
+        .returning(QueryOrganization::as_returning())
+        .get_result(conn)
+}
+
+/// Gives `user_id` a role in an organization (replacing any role it had).
+pub fn set_role(conn: &mut SqliteConnection, row: &InsertOrganizationRole) -> QueryResult<()> {
+    diesel::insert_into(organization_role::table)
+        .values(row)
+        .on_conflict((
+            organization_role::user_id,
+            organization_role::organization_id,
+        ))
+        .do_update()
+        .set((
+            organization_role::role.eq(&row.role),
+            organization_role::modified.eq(row.modified),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The role a user holds in an organization, if any.
+pub fn role_of(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    org_id: i32,
+) -> QueryResult<Option<String>> {
+    organization_role::table
+        .filter(organization_role::user_id.eq(user_id))
+        .filter(organization_role::organization_id.eq(org_id))
+        .select(organization_role::role)
+        .first(conn)
+        .optional()
+}
+
+/// When each organization was claimed: the earliest `created` among its roles.
+pub fn claimed(conn: &mut SqliteConnection, org_ids: &[i32]) -> QueryResult<HashMap<i32, i64>> {
+    let rows: Vec<(i32, Option<i64>)> = organization_role::table
+        .filter(organization_role::organization_id.eq_any(org_ids))
+        .group_by(organization_role::organization_id)
+        .select((
+            organization_role::organization_id,
+            diesel::dsl::min(organization_role::created),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, min)| min.map(|m| (id, m)))
+        .collect())
+}
+
+/// One page of organizations ordered by name: all of them for `None` (an admin), else only
+/// those where the user holds a role.
+pub fn list(
+    conn: &mut SqliteConnection,
+    member: Option<i32>,
+    filter: &Filter,
+    page: Page,
+) -> QueryResult<Listed<QueryOrganization>> {
+    let like = filter.like();
+    let filtered = || {
+        let mut q = organization::table
+            .filter(organization::deleted.is_null())
+            .into_boxed();
+        if let Some(uid) = member {
+            q = q.filter(
+                organization::id.eq_any(
+                    organization_role::table
+                        .filter(organization_role::user_id.eq(uid))
+                        .select(organization_role::organization_id),
+                ),
+            );
+        }
+        if let Some(name) = &filter.name {
+            q = q.filter(organization::name.eq(name.clone()));
+        }
+        if let Some(like) = &like {
+            q = q.filter(
+                organization::name
+                    .like(like.clone())
+                    .or(organization::slug.like(like.clone()))
+                    .or(organization::uuid.like(like.clone())),
+            );
+        }
+        q
+    };
+    conn.transaction(|c| {
+        let total = filtered().count().get_result(c)?;
+        let q = filtered().select(QueryOrganization::as_select());
+        let q = if page.desc {
+            q.order((organization::name.desc(), organization::id.desc()))
+        } else {
+            q.order((organization::name.asc(), organization::id.asc()))
+        };
+        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+        Ok((rows, total))
+    })
+}
+
+/// A member: the user row, their role and when the role was given and changed.
+pub type Member = (QueryUser, String, i64, i64);
+
+fn member_select() -> (
+    diesel::dsl::AsSelect<QueryUser, diesel::sqlite::Sqlite>,
+    organization_role::role,
+    organization_role::created,
+    organization_role::modified,
+) {
+    (
+        QueryUser::as_select(),
+        organization_role::role,
+        organization_role::created,
+        organization_role::modified,
+    )
+}
+
+/// One page of an organization's members ordered by name, and their total.
+pub fn members(
+    conn: &mut SqliteConnection,
+    org_id: i32,
+    filter: &Filter,
+    page: Page,
+) -> QueryResult<Listed<Member>> {
+    let like = filter.like();
+    let filtered = || {
+        let mut q = organization_role::table
+            .inner_join(user::table)
+            .filter(organization_role::organization_id.eq(org_id))
+            .into_boxed();
+        if let Some(name) = &filter.name {
+            q = q.filter(user::name.eq(name.clone()));
+        }
+        if let Some(like) = &like {
+            q = q.filter(
+                user::name
+                    .like(like.clone())
+                    .or(user::slug.like(like.clone()))
+                    .or(user::uuid.like(like.clone())),
+            );
+        }
+        q
+    };
+    conn.transaction(|c| {
+        let total = filtered().count().get_result(c)?;
+        let q = filtered().select(member_select());
+        let q = if page.desc {
+            q.order((user::name.desc(), user::id.desc()))
+        } else {
+            q.order((user::name.asc(), user::id.asc()))
+        };
+        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+        Ok((rows, total))
+    })
+}
+
+/// One member of an organization.
+pub fn member(
+    conn: &mut SqliteConnection,
+    org_id: i32,
+    user_id: i32,
+) -> QueryResult<Option<Member>> {
+    organization_role::table
+        .inner_join(user::table)
+        .filter(organization_role::organization_id.eq(org_id))
+        .filter(organization_role::user_id.eq(user_id))
+        .select(member_select())
+        .first(conn)
+        .optional()
+}
+
+/// Removes a member; returns how many roles were removed (0 or 1).
+pub fn remove_member(conn: &mut SqliteConnection, org_id: i32, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(
+        organization_role::table
+            .filter(organization_role::organization_id.eq(org_id))
+            .filter(organization_role::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,122 @@
+//! The `project_key` table.
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::rows::{InsertProjectKey, QueryProjectKey};
+use super::schema::{project, project_key, user};
+use super::{Filter, Listed, Page};
+
+/// A project key with its creator's UUID (`None` once the creator is gone).
+pub type KeyWithCreator = (QueryProjectKey, Option<String>);
+
+/// One page of a project's keys ordered by name then creation, and the total matching
+/// `filter`. Count and page read the same snapshot.
+pub fn list(
+    conn: &mut SqliteConnection,
+    project_id: i32,
+    filter: &Filter,
+    page: Page,
+) -> QueryResult<Listed<KeyWithCreator>> {
+    let like = filter.like();
+    let filtered = || {
+        let mut q = project_key::table
+            .left_join(user::table)
+            .filter(project_key::project_id.eq(project_id))
+            .into_boxed();
+        q = if filter.revoked {
+            q.filter(project_key::revoked.is_not_null())
+        } else {
+            q.filter(project_key::revoked.is_null())
+        };
+        if let Some(name) = &filter.name {
+            q = q.filter(project_key::name.eq(name.clone()));
+        }
+        if let Some(like) = &like {
+            q = q.filter(
+                project_key::name
+                    .like(like.clone())
+                    .or(project_key::uuid.like(like.clone())),
+            );
+        }
+        q
+    };
+    conn.transaction(|c| {
+        let total = filtered().count().get_result(c)?;
+        let q = filtered().select((QueryProjectKey::as_select(), user::uuid.nullable()));
+        let q = if page.desc {
+            q.order((
+                project_key::name.desc(),
+                project_key::creation.desc(),
+                project_key::id.desc(),
+            ))
+        } else {
+            q.order((
+                project_key::name.asc(),
+                project_key::creation.asc(),
+                project_key::id.asc(),
+            ))
+        };
+        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+        Ok((rows, total))
+    })
+}
+
+/// One key of a project, revoked or not.
+pub fn find(
+    conn: &mut SqliteConnection,
+    project_id: i32,
+    uuid: &str,
+) -> QueryResult<Option<KeyWithCreator>> {
+    project_key::table
+        .left_join(user::table)
+        .filter(project_key::project_id.eq(project_id))
+        .filter(project_key::uuid.eq(uuid))
+        .select((QueryProjectKey::as_select(), user::uuid.nullable()))
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a key.
+pub fn insert(conn: &mut SqliteConnection, row: &InsertProjectKey) -> QueryResult<()> {
+    diesel::insert_into(project_key::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Renames a key.
+pub fn rename(conn: &mut SqliteConnection, id: i32, name: &str) -> QueryResult<()> {
+    diesel::update(project_key::table.find(id))
+        .set(project_key::name.eq(name))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Revokes a live key; returns 0 when it was already revoked.
+pub fn revoke(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        project_key::table
+            .find(id)
+            .filter(project_key::revoked.is_null()),
+    )
+    .set(project_key::revoked.eq(now))
+    .execute(conn)
+}
+
+/// The key with this hash, if it is live: not revoked, not expired, on a live project.
+pub fn find_live_by_hash(
+    conn: &mut SqliteConnection,
+    hash: &str,
+    now: i64,
+) -> QueryResult<Option<QueryProjectKey>> {
+    project_key::table
+        .inner_join(project::table)
+        .filter(project_key::key_hash.eq(hash))
+        .filter(project_key::revoked.is_null())
+        .filter(project_key::expiration.gt(now))
+        .filter(project::deleted.is_null())
+        .select(QueryProjectKey::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,146 @@
+//! The `project` and `project_role` tables.
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::rows::{InsertProject, InsertProjectRole, QueryProject};
+use super::schema::{organization, organization_role, project, project_role};
+use super::{Filter, Listed, Page};
+use crate::domain::ids::ResourceId;
+
+/// A project with the caller's roles on it: the role in the owning organization and the
+/// role on the project itself.
+#[derive(Clone, Debug)]
+pub struct ProjectWithRoles {
+    pub project: QueryProject,
+    pub organization_uuid: String,
+    pub org_role: Option<String>,
+    pub project_role: Option<String>,
+}
+
+/// Finds a live project by UUID or slug, with `user_id`'s roles on it, in one query.
+pub fn find_with_roles(
+    conn: &mut SqliteConnection,
+    id: &ResourceId,
+    user_id: Option<i32>,
+) -> QueryResult<Option<ProjectWithRoles>> {
+    // -1 is never a row id: an anonymous caller simply matches no role.
+    let uid = user_id.unwrap_or(-1);
+    let query = project::table
+        .inner_join(organization::table)
+        .left_join(
+            organization_role::table.on(organization_role::organization_id
+                .eq(project::organization_id)
+                .and(organization_role::user_id.eq(uid))),
+        )
+        .left_join(
+            project_role::table.on(project_role::project_id
+                .eq(project::id)
+                .and(project_role::user_id.eq(uid))),
+        )
+        .filter(project::deleted.is_null())
+        .select((
+            QueryProject::as_select(),
+            organization::uuid,
+            organization_role::role.nullable(),
+            project_role::role.nullable(),
+        ))
+        .into_boxed();
+    let query = match id {
+        ResourceId::Uuid(u) => query.filter(project::uuid.eq(u.to_string())),
+        ResourceId::Slug(s) => query.filter(project::slug.eq(s.as_str().to_owned())),
+    };
+    Ok(query
+        .first::<(QueryProject, String, Option<String>, Option<String>)>(conn)
+        .optional()?
+        .map(
+            |(project, organization_uuid, org_role, project_role)| ProjectWithRoles {
+                project,
+                organization_uuid,
+                org_role,
+                project_role,
+            },
+        ))
+}
+
+/// Finds a project by internal id (deleted or not).
+pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryProject> {
+    project::table
+        .find(id)
+        .select(QueryProject::as_select())
+        .first(conn)
+}
+
+/// Whether a project slug is taken (slugs are unique across all organizations).
+pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        project::table.filter(project::slug.eq(slug)),
+    ))
+    .get_result(conn)
+}
+
+/// Inserts a project and returns the stored row.
+pub fn insert(conn: &mut SqliteConnection, row: &InsertProject) -> QueryResult<QueryProject> {
+    diesel::insert_into(project::table)
+        .values(row)
+        .returning(QueryProject::as_returning())
+        .get_result(conn)
+}
+
+/// Gives a user a role on a project.
+pub fn set_role(conn: &mut SqliteConnection, row: &InsertProjectRole) -> QueryResult<()> {
+    diesel::insert_into(project_role::table)
+        .values(row)
+        .on_conflict((project_role::user_id, project_role::project_id))
+        .do_update()
+        .set((
+            project_role::role.eq(&row.role),
+            project_role::modified.eq(row.modified),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// One page of an organization's live projects ordered by name; `public_only` hides the
+/// private ones from callers without a role in the organization.
+pub fn list(
+    conn: &mut SqliteConnection,
+    org_id: i32,
+    public_only: bool,
+    filter: &Filter,
+    page: Page,
+) -> QueryResult<Listed<QueryProject>> {
+    let like = filter.like();
+    let filtered = || {
+        let mut q = project::table
+            .filter(project::organization_id.eq(org_id))
+            .filter(project::deleted.is_null())
+            .into_boxed();
+        if public_only {
+            q = q.filter(project::visibility.eq(0));
+        }
+        if let Some(name) = &filter.name {
+            q = q.filter(project::name.eq(name.clone()));
+        }
+        if let Some(like) = &like {
+            q = q.filter(
+                project::name
+                    .like(like.clone())
+                    .or(project::slug.like(like.clone()))
+                    .or(project::uuid.like(like.clone())),
+            );
+        }
+        q
+    };
+    conn.transaction(|c| {
+        let total = filtered().count().get_result(c)?;
+        let q = filtered().select(QueryProject::as_select());
+        let q = if page.desc {
+            q.order((project::name.desc(), project::id.desc()))
+        } else {
+            q.order((project::name.asc(), project::id.asc()))
+        };
+        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+        Ok((rows, total))
+    })
+}

@@ -1,0 +1,50 @@
+//! The `server` row and Keyward's stored signing secret.
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::schema::{keyward_secret, server};
+
+/// The stored JWT secret, if one was generated before.
+pub fn secret_key(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {
+    keyward_secret::table
+        .select(keyward_secret::secret_key)
+        .first(conn)
+        .optional()
+}
+
+/// Stores a generated secret unless one already exists; returns the one that is stored.
+pub fn store_secret_key(
+    conn: &mut SqliteConnection,
+    secret: &str,
+    now: i64,
+) -> QueryResult<String> {
+    conn.immediate_transaction(|c| {
+        diesel::insert_into(keyward_secret::table)
+            .values((
+                keyward_secret::id.eq(1),
+                keyward_secret::secret_key.eq(secret),
+                keyward_secret::created.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c)?;
+        keyward_secret::table
+            .select(keyward_secret::secret_key)
+            .first(c)
+    })
+}
+
+/// This server's UUID, made on first start.
+pub fn ensure_uuid(conn: &mut SqliteConnection, fresh: &str, now: i64) -> QueryResult<String> {
+    conn.immediate_transaction(|c| {
+        diesel::insert_into(server::table)
+            .values((
+                server::id.eq(1),
+                server::uuid.eq(fresh),
+                server::created.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c)?;
+        server::table.select(server::uuid).first(c)
+    })
+}

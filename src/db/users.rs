@@ -1,0 +1,121 @@
+//! The `user` table.
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::rows::{InsertUser, QueryUser};
+use super::schema::user;
+use super::{Filter, Listed, Page};
+use crate::domain::ids::ResourceId;
+
+/// Finds a user by UUID or slug.
+pub fn find(conn: &mut SqliteConnection, id: &ResourceId) -> QueryResult<Option<QueryUser>> {
+    let query = user::table.select(QueryUser::as_select()).into_boxed();
+    let query = match id {
+        ResourceId::Uuid(u) => query.filter(user::uuid.eq(u.to_string())),
+        ResourceId::Slug(s) => query.filter(user::slug.eq(s.as_str().to_owned())),
+    };
+    query.first(conn).optional()
+}
+
+/// Finds a user by (lowercase) email.
+pub fn find_by_email(conn: &mut SqliteConnection, email: &str) -> QueryResult<Option<QueryUser>> {
+    user::table
+        .filter(user::email.eq(email))
+        .select(QueryUser::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Finds a user by internal id.
+pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryUser> {
+    user::table
+        .find(id)
+        .select(QueryUser::as_select())
+        .first(conn)
+}
+
+/// Whether any user exists yet (the first one becomes server admin).
+pub fn any(conn: &mut SqliteConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(user::table.select(user::id))).get_result(conn)
+}
+
+/// Whether a slug is taken.
+pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(user::table.filter(user::slug.eq(slug)))).get_result(conn)
+}
+
+/// Inserts a user and returns the stored row.
+pub fn insert(conn: &mut SqliteConnection, row: &InsertUser) -> QueryResult<QueryUser> {
+    diesel::insert_into(user::table)
+        .values(row)
+        .returning(QueryUser::as_returning())
+        .get_result(conn)
+}
+
+/// All unlocked server admins (for the new-user notice).
+pub fn admins(conn: &mut SqliteConnection) -> QueryResult<Vec<QueryUser>> {
+    user::table
+        .filter(user::admin.eq(true).and(user::locked.eq(false)))
+        .select(QueryUser::as_select())
+        .load(conn)
+}
+
+/// Changes to a user row; `None` leaves a column as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = user)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub email: Option<String>,
+    pub admin: Option<bool>,
+    pub locked: Option<bool>,
+    pub modified: Option<i64>,
+}
+
+/// Applies `changes` and returns the row as stored.
+pub fn update(
+    conn: &mut SqliteConnection,
+    id: i32,
+    changes: &UpdateUser,
+) -> QueryResult<QueryUser> {
+    diesel::update(user::table.find(id))
+        .set(changes)
+        .returning(QueryUser::as_returning())
+        .get_result(conn)
+}
+
+/// One page of users ordered by name, and the total matching `filter`.
+pub fn list(
+    conn: &mut SqliteConnection,
+    filter: &Filter,
+    page: Page,
+) -> QueryResult<Listed<QueryUser>> {
+    let like = filter.like();
+    let filtered = || {
+        let mut q = user::table.into_boxed();
+        if let Some(name) = &filter.name {
+            q = q.filter(user::name.eq(name.clone()));
+        }
+        if let Some(like) = &like {
+            q = q.filter(
+                user::name
+                    .like(like.clone())
+                    .or(user::slug.like(like.clone()))
+                    .or(user::uuid.like(like.clone())),
+            );
+        }
+        q
+    };
+    conn.transaction(|c| {
+        let total = filtered().count().get_result(c)?;
+        let q = filtered().select(QueryUser::as_select());
+        let q = if page.desc {
+            q.order((user::name.desc(), user::id.desc()))
+        } else {
+            q.order((user::name.asc(), user::id.asc()))
+        };
+        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+        Ok((rows, total))
+    })
+}

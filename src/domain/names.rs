@@ -1,0 +1,224 @@
+//! Validated strings: parsed once during deserialization, so handlers only see valid values.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, de};
+use utoipa::ToSchema;
+
+/// The longest name or slug Bencher accepts, in UTF-8 bytes.
+pub const MAX_LEN: usize = 64;
+
+/// Non-empty, at most 64 bytes, and no leading or trailing (Unicode) whitespace.
+fn is_valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_LEN && s.trim() == s
+}
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident, $check:expr, $what:literal) => {
+        string_newtype!($(#[$doc])* $name, $check, $what, str::to_owned);
+    };
+    ($(#[$doc:meta])* $name:ident, $check:expr, $what:literal, $normalize:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[schema(value_type = String)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `s` and wraps it, or says why it is not valid.
+            pub fn parse(s: &str) -> Result<Self, String> {
+                let check: fn(&str) -> bool = $check;
+                let normalize: fn(&str) -> String = $normalize;
+                let s = normalize(s);
+                if check(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(format!(concat!("Failed to validate ", $what, ": {}"), s))
+                }
+            }
+
+            /// The validated text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The validated text, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+
+            /// Wraps a value read back from our own database, where it was validated on write.
+            pub fn from_db(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&s).map_err(de::Error::custom)
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// A key, token, organization or project name (Bencher's `ResourceName`).
+    ResourceName,
+    is_valid_name,
+    "resource name string"
+);
+
+string_newtype!(
+    /// A person's name: a `ResourceName` made only of letters, digits, spaces and `,.-'`.
+    UserName,
+    |s| is_valid_name(s)
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | ',' | '.' | '-' | '\'')),
+    "user name"
+);
+
+string_newtype!(
+    /// A URL slug: lowercase ASCII letters and digits in runs joined by single hyphens.
+    Slug,
+    is_valid_slug,
+    "slug"
+);
+
+string_newtype!(
+    /// An email address, lowercased.
+    Email,
+    email_address::EmailAddress::is_valid,
+    "email",
+    str::to_lowercase
+);
+
+string_newtype!(
+    /// A JSON Web Token in its compact form: three base64url segments.
+    Jwt,
+    is_jwt_shaped,
+    "JWT (JSON Web Token)"
+);
+
+/// The slug rule: `slug == slugify(slug)` and at most 64 bytes.
+pub fn is_valid_slug(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_LEN && slugify(s) == s
+}
+
+/// Turns any text into a slug: lowercase ASCII alphanumeric runs joined by single hyphens.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&word.to_ascii_lowercase());
+    }
+    out
+}
+
+/// A slug made from a name: cut to the length limit, never empty.
+pub fn slug_from_name(name: &str) -> Slug {
+    let mut slug = slugify(name);
+    slug.truncate(MAX_LEN);
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        Slug(String::from("user"))
+    } else {
+        Slug(slug)
+    }
+}
+
+/// A slug made unique by a random suffix, for when the plain one is taken.
+pub fn slug_with_suffix(base: &Slug, suffix: &str) -> Slug {
+    let keep = MAX_LEN.saturating_sub(suffix.len() + 1);
+    let mut head = base.0.clone();
+    head.truncate(keep);
+    let head = head.trim_end_matches('-');
+    Slug(format!("{head}-{suffix}"))
+}
+
+fn is_jwt_shaped(s: &str) -> bool {
+    use base64::Engine as _;
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .is_ok()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_name_counts_bytes_not_chars() {
+        assert!(ResourceName::parse(&"a".repeat(64)).is_ok());
+        assert!(ResourceName::parse(&"a".repeat(65)).is_err());
+        assert!(ResourceName::parse(&"é".repeat(32)).is_ok());
+        assert!(ResourceName::parse(&"é".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn resource_name_rejects_outer_whitespace_only() {
+        assert!(ResourceName::parse("").is_err());
+        assert!(ResourceName::parse(" x").is_err());
+        assert!(ResourceName::parse("\u{a0}x").is_err());
+        assert!(ResourceName::parse("\tx").is_err());
+        assert!(ResourceName::parse("a\tb").is_ok());
+        assert!(ResourceName::parse("ünïcödé ✓ name").is_ok());
+        assert_eq!(
+            ResourceName::parse(" x").unwrap_err(),
+            "Failed to validate resource name string:  x"
+        );
+    }
+
+    #[test]
+    fn slugs() {
+        assert!(is_valid_slug("my-project"));
+        assert!(is_valid_slug("a1"));
+        assert!(!is_valid_slug("My-Project"));
+        assert!(!is_valid_slug("a--b"));
+        assert!(!is_valid_slug("-a"));
+        assert!(!is_valid_slug("Not_A_Slug"));
+        assert_eq!(slugify("Alice Admin"), "alice-admin");
+        assert_eq!(slug_from_name("!!!").as_str(), "user");
+        let long = Slug::parse(&"a".repeat(64)).unwrap();
+        assert_eq!(slug_with_suffix(&long, "xyz").as_str().len(), 64);
+    }
+
+    #[test]
+    fn user_names_and_emails() {
+        assert!(UserName::parse("Alice O'Neil-Smith, Jr.").is_ok());
+        assert!(UserName::parse("Alice_").is_err());
+        assert!(Email::parse("Alice@Example.com").unwrap().as_str() == "alice@example.com");
+        assert!(Email::parse("not-an-email").is_err());
+    }
+
+    #[test]
+    fn jwt_shape() {
+        assert!(Jwt::parse("eyJh.eyJz.c2ln").is_ok());
+        assert!(Jwt::parse("garbage").is_err());
+        assert!(Jwt::parse("a.b.").is_err());
+        assert!(Jwt::parse("a.b.c.d").is_err());
+        assert!(Jwt::parse("a=.b.c").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Keyward: a self-hosted server for Bencher API keys and tokens, wire-compatible with the
+//! Bencher v0.6.12 REST API for them, in one binary with an embedded SQLite database.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod openapi;
+pub mod server;
+pub mod state;
+
+pub use api::app;

@@ -1,0 +1,5 @@
+//! The `keyward` binary.
+
+fn main() -> std::process::ExitCode {
+    keyward::cli::main()
+}

@@ -1,0 +1,120 @@
+//! The OpenAPI document, generated from the handlers' annotations. The conventions every
+//! operation shares (error responses, CORS and `X-Total-Count` headers, the bearer scheme,
+//! deprecation of the legacy token operations) are added here once.
+
+use serde::Serialize;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Deprecated, OpenApi as Spec, RefOr};
+use utoipa::{OpenApi, ToSchema};
+
+/// Bencher's error body.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct JsonError {
+    /// Equal to the `x-request-id` response header.
+    pub request_id: String,
+    /// Present only on server errors: quote it when reporting a problem.
+    #[schema(nullable = false)]
+    pub error_code: Option<String>,
+    pub message: String,
+}
+
+/// The document's fixed parts.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keyward",
+        version = "0.6.12",
+        description = "A self-hosted server for Bencher API keys and tokens, wire-compatible with the Bencher v0.6.12 API."
+    ),
+    components(schemas(JsonError))
+)]
+pub struct ApiDoc;
+
+const SUCCESS_HEADERS: [(&str, &str); 5] = [
+    ("Access-Control-Allow-Origin", "Always `*`."),
+    (
+        "Access-Control-Allow-Methods",
+        "The method of this operation.",
+    ),
+    (
+        "Access-Control-Allow-Headers",
+        "The request headers a browser may send.",
+    ),
+    ("Access-Control-Expose-Headers", "Always `X-Total-Count`."),
+    (
+        "X-Total-Count",
+        "For a list, the number of items matching its filters; otherwise 1 (0 for 204).",
+    ),
+];
+
+/// Adds what every operation shares. Runs on the merged document, after the routes.
+fn apply_conventions(spec: &mut Spec) {
+    {
+        let components = spec.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        let error = ResponseBuilder::new()
+            .description("Error")
+            .content(
+                "application/json",
+                utoipa::openapi::content::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "Error",
+                    ))))
+                    .build(),
+            )
+            .build();
+        components
+            .responses
+            .insert("Error".to_owned(), RefOr::T(error));
+        for (path, item) in &mut spec.paths.paths {
+            let deprecated = path.contains("/tokens");
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if deprecated {
+                    op.deprecated = Some(Deprecated::True);
+                }
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(r) = response {
+                        for (name, description) in SUCCESS_HEADERS {
+                            let header = HeaderBuilder::new()
+                                .schema(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::String),
+                                )
+                                .description(Some(description))
+                                .build();
+                            r.headers.insert(name.to_owned(), header);
+                        }
+                    }
+                }
+                for status in ["4XX", "5XX"] {
+                    op.responses.responses.insert(
+                        status.to_owned(),
+                        RefOr::Ref(utoipa::openapi::Ref::from_response_name("Error")),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The complete document, as served and as committed in `openapi.json`.
+pub fn spec() -> Spec {
+    let (_, mut spec) = crate::api::router().split_for_parts();
+    apply_conventions(&mut spec);
+    spec
+}

@@ -1,0 +1,136 @@
+//! Start-up and shutdown: open the database, settle the signing secret, bind, serve until
+//! SIGINT or SIGTERM, let in-flight requests finish, then close the database cleanly.
+
+use std::sync::Arc;
+
+use rand::Rng;
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::{Config, ConfigError, Secret};
+use crate::db::{Db, DbError};
+use crate::mail::Mailer;
+use crate::state::{AppState, Clock, Settings};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Db(#[from] DbError),
+    #[error("cannot read or store the signing secret: {0}")]
+    Secret(#[from] diesel::result::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database and builds the state the handlers share.
+pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError> {
+    let db = Db::open(&config.db_path)?;
+    let secret = match &config.secret_key {
+        Some(secret) => secret.clone(),
+        None => stored_secret(&db, &clock)?,
+    };
+    db.run_sync(|c| -> Result<_, StartError> {
+        let fresh = uuid::Uuid::now_v7().to_string();
+        Ok(crate::db::server::ensure_uuid(
+            c,
+            &fresh,
+            clock.now().timestamp(),
+        )?)
+    })?;
+    Ok(AppState {
+        db,
+        jwt: Arc::new(JwtKeys::new(secret.expose(), config.issuer())),
+        clock,
+        settings: Arc::new(Settings {
+            console_url: config.console_url.clone(),
+            body_limit: config.body_limit,
+        }),
+        mailer: Mailer::Log,
+    })
+}
+
+/// The secret kept in the database, generated on first start: 64 characters from the
+/// operating system's CSPRNG.
+fn stored_secret(db: &Db, clock: &Clock) -> Result<Secret, StartError> {
+    let existing =
+        db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::server::secret_key(c)?) })?;
+    let secret = if let Some(s) = existing {
+        s
+    } else {
+        {
+            let fresh: String = rand::rngs::OsRng
+                .sample_iter(&rand::distributions::Alphanumeric)
+                .take(64)
+                .map(char::from)
+                .collect();
+            let stored = db.run_sync(|c| -> Result<_, StartError> {
+                Ok(crate::db::server::store_secret_key(
+                    c,
+                    &fresh,
+                    clock.now().timestamp(),
+                )?)
+            })?;
+            tracing::info!("generated a new signing secret and stored it in the database");
+            stored
+        }
+    };
+    Ok(Secret::new(secret))
+}
+
+/// Serves until a shutdown signal, then drains and closes.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    if !config.ignored.is_empty() {
+        tracing::info!(
+            ignored = %config.ignored.join(", "),
+            "Bencher config settings that Keyward does not use were ignored"
+        );
+    }
+    let state = open_state(&config, Clock::System)?;
+    let db = state.db.clone();
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(database = %config.db_path.display(), "listening on http://{addr}");
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped accepting; in-flight requests finished");
+    db.checkpoint()?;
+    tracing::info!("database closed cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,60 @@
+//! What every handler can reach: the database, the JWT keys, the clock and the settings.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::jwt::JwtKeys;
+use crate::db::Db;
+use crate::domain::accounts::Url;
+use crate::mail::Mailer;
+
+/// Shared state: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub jwt: Arc<JwtKeys>,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+    pub mailer: Mailer,
+}
+
+/// Settings the handlers read.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The web console's URL, used in links and as the default JWT issuer.
+    pub console_url: Url,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// The time source. Handlers read it instead of the system clock so tests can move it.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(Arc<Mutex<DateTime<Utc>>>),
+}
+
+impl Clock {
+    /// A clock that stands still at `start` until advanced.
+    pub fn manual(start: DateTime<Utc>) -> Self {
+        Self::Manual(Arc::new(Mutex::new(start)))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Self::System => Utc::now(),
+            Self::Manual(t) => *t.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Moves a manual clock forward; a system clock ignores this.
+    pub fn advance(&self, by: chrono::TimeDelta) {
+        if let Self::Manual(t) = self {
+            let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
+            *t += by;
+        }
+    }
+}
