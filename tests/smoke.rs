@@ -14,6 +14,7 @@ struct Server {
     child: Child,
     addr: String,
     log: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -33,7 +34,7 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let line = line.unwrap_or_default();
                 let mut log = sink.lock().unwrap();
@@ -62,6 +63,7 @@ impl Server {
             child,
             addr,
             log,
+            reader,
             _dir: dir,
         }
     }
@@ -116,12 +118,25 @@ impl Server {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// Waits (up to 10 s) for the confirmation email to reach the log.
     fn confirmation_token(&self) -> String {
-        let log = self.log.lock().unwrap();
-        log.lines()
-            .find_map(|l| l.strip_prefix("Confirmation Token: "))
-            .expect("the confirmation email is in the log")
-            .to_owned()
+        let started = Instant::now();
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("Confirmation Token: ").map(str::to_owned));
+            if let Some(token) = found {
+                return token;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the confirmation email is in the log"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
@@ -131,7 +146,8 @@ impl Server {
             .unwrap();
         assert!(status.success());
         let exit = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        // The reader ends at EOF on the child's stderr: after it, the log is complete.
+        self.reader.join().unwrap();
         let log = self.log.lock().unwrap().clone();
         (exit, log)
     }

@@ -73,11 +73,11 @@ CREATE TABLE token (
     expiration BIGINT NOT NULL,
     revoked BIGINT
 );
-CREATE INDEX index_token_user_id ON token(user_id);
 -- The revocation check of an `api_key` JWT looks the token up by (user, jwt).
 CREATE INDEX index_token_user_jwt ON token(user_id, jwt);
--- Serves the default list (not revoked, ordered by name then expiration).
-CREATE INDEX index_token_user_active ON token(user_id, name, expiration) WHERE revoked IS NULL;
+-- Lists filter on (user, revoked state) and order by name then expiration: one index
+-- serves the filter, the order and the count (covering), and the user foreign key.
+CREATE INDEX index_token_user_list ON token(user_id, revoked, name, expiration);
 
 CREATE TABLE project_key (
     id INTEGER PRIMARY KEY NOT NULL,
@@ -91,9 +91,10 @@ CREATE TABLE project_key (
     revoked BIGINT
 );
 CREATE UNIQUE INDEX index_project_key_hash ON project_key(key_hash);
-CREATE INDEX index_project_key_project_id ON project_key(project_id);
--- Serves the default list (not revoked, ordered by name then creation) and its count.
-CREATE INDEX index_project_key_active ON project_key(project_id, name, creation) WHERE revoked IS NULL;
+-- Lists filter on (project, revoked state) and order by name then creation: one index
+-- serves the filter, the order and the count (covering), and the project foreign key.
+CREATE INDEX index_project_key_project_list ON project_key(project_id, revoked, name, creation);
+CREATE INDEX index_project_key_creator ON project_key(creator_id);
 
 CREATE TABLE user_key (
     id INTEGER PRIMARY KEY NOT NULL,
@@ -106,8 +107,7 @@ CREATE TABLE user_key (
     revoked BIGINT
 );
 CREATE UNIQUE INDEX index_user_key_hash ON user_key(key_hash);
-CREATE INDEX index_user_key_user_id ON user_key(user_id);
-CREATE INDEX index_user_key_active ON user_key(user_id, name, creation) WHERE revoked IS NULL;
+CREATE INDEX index_user_key_user_list ON user_key(user_id, revoked, name, creation);
 
 CREATE TABLE server (
     id INTEGER PRIMARY KEY NOT NULL DEFAULT 1 CHECK (id = 1),
