@@ -4,6 +4,7 @@
 mod accounts;
 mod authn;
 mod conventions;
+mod endpoints;
 mod helpers;
 mod openapi;
 mod organizations;
