@@ -51,6 +51,12 @@ struct Settings {
     /// Log level or filter (error, warn, info, debug, trace) [default: info]
     #[arg(long, env = "KEYWARD_LOG", global = true)]
     log_level: Option<String>,
+    /// Seconds a client has to send a request's headers [default: 10]
+    #[arg(long, env = "KEYWARD_HEADER_TIMEOUT", global = true)]
+    header_timeout: Option<u64>,
+    /// Seconds a whole request may take before it is answered 408 [default: 30]
+    #[arg(long, env = "KEYWARD_REQUEST_TIMEOUT", global = true)]
+    request_timeout: Option<u64>,
     /// A Bencher config file (bencher.json) to read shared settings from
     #[arg(long = "config", env = "BENCHER_CONFIG_PATH", global = true)]
     bencher_config_path: Option<PathBuf>,
@@ -156,6 +162,8 @@ fn resolve(s: Settings) -> Result<Config, crate::config::ConfigError> {
             secret_key: s.secret_key.map(Secret::new),
             body_limit: s.request_body_max_bytes,
             log_level: s.log_level,
+            header_timeout_secs: s.header_timeout,
+            request_timeout_secs: s.request_timeout,
         },
         s.bencher_config,
         s.bencher_config_path,

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -18,6 +19,10 @@ pub const DEFAULT_DB: &str = "./data/keyward.db";
 pub const DEFAULT_CONSOLE_URL: &str = "http://localhost:3000";
 /// The default request body limit: 4 MiB, as in Bencher.
 pub const DEFAULT_BODY_LIMIT: usize = 4_194_304;
+/// The default time a client has to send a request's headers.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// The default time a request may take, body included.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 
 /// A secret string whose `Debug` and `Display` never show it.
 #[derive(Clone)]
@@ -51,6 +56,8 @@ pub struct Overrides {
     pub secret_key: Option<Secret>,
     pub body_limit: Option<u64>,
     pub log_level: Option<String>,
+    pub header_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
 }
 
 /// Validated configuration.
@@ -65,6 +72,10 @@ pub struct Config {
     pub secret_key: Option<Secret>,
     pub body_limit: usize,
     pub log_level: String,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a whole request may take.
+    pub request_timeout: Duration,
     /// Parts of a Bencher config that Keyward does not use (logged once at start).
     pub ignored: Vec<String>,
 }
@@ -151,6 +162,21 @@ impl Config {
                 format!("`{log_level}` is not a level or filter"),
             ));
         }
+        let seconds = |given: Option<u64>, default: u64, name: &str| match given {
+            Some(0) => Err(bad(name, "must be at least 1 second")),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(Duration::from_secs(default)),
+        };
+        let header_timeout = seconds(
+            given.header_timeout_secs,
+            DEFAULT_HEADER_TIMEOUT_SECS,
+            "header timeout",
+        )?;
+        let request_timeout = seconds(
+            given.request_timeout_secs,
+            DEFAULT_REQUEST_TIMEOUT_SECS,
+            "request timeout",
+        )?;
         Ok(Self {
             bind,
             db_path: given
@@ -162,6 +188,8 @@ impl Config {
             secret_key,
             body_limit,
             log_level,
+            header_timeout,
+            request_timeout,
             ignored,
         })
     }
@@ -214,6 +242,8 @@ fn parse_bencher_config(json: &str, source: &str) -> Result<(Overrides, Vec<Stri
         secret_key: text("security.secret_key")?.map(Secret),
         body_limit,
         log_level: text("logging.log.stderr_terminal.level")?,
+        header_timeout_secs: None,
+        request_timeout_secs: None,
     };
     let mut ignored = Vec::new();
     collect_unknown(&root, "", &mut ignored);

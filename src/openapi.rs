@@ -29,7 +29,13 @@ pub struct JsonError {
         version = "0.6.12",
         description = "A self-hosted server for Bencher API keys and tokens, wire-compatible with the Bencher v0.6.12 API."
     ),
-    components(schemas(JsonError))
+    components(schemas(
+        JsonError,
+        crate::domain::ids::ResourceId,
+        crate::domain::JsonDirection,
+        crate::api::pagination::NameSort,
+        crate::auth::rbac::Permission
+    ))
 )]
 pub struct ApiDoc;
 
@@ -112,9 +118,77 @@ fn apply_conventions(spec: &mut Spec) {
     }
 }
 
+/// Each list's sort parameter has its own schema name in Bencher's document.
+const SORT_SCHEMAS: [(&str, &str); 7] = [
+    ("proj_keys_get", "ProjKeysSort"),
+    ("user_keys_get", "UserKeysSort"),
+    ("user_tokens_get", "UserTokensSort"),
+    ("users_get", "UsersSort"),
+    ("organizations_get", "OrganizationsSort"),
+    ("org_members_get", "OrgMembersSort"),
+    ("org_projects_get", "OrgProjectsSort"),
+];
+
+/// Key path parameters are named UUID schemas in Bencher's document.
+const KEY_SCHEMAS: [(&str, &str); 2] = [
+    ("/v0/projects/{project}/keys/{key}", "ProjectKeyUuid"),
+    ("/v0/users/{user}/keys/{key}", "UserKeyUuid"),
+];
+
+/// Renames the shared sort and key-UUID schemas to Bencher's per-endpoint names.
+fn apply_schema_names(spec: &mut Spec) {
+    let components = spec.components.get_or_insert_with(Default::default);
+    let Some(sort) = components.schemas.remove("NameSort") else {
+        return;
+    };
+    for (_, name) in SORT_SCHEMAS {
+        components.schemas.insert(name.to_owned(), sort.clone());
+    }
+    let uuid = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Uuid,
+        )))
+        .build();
+    for (_, name) in KEY_SCHEMAS {
+        components
+            .schemas
+            .insert(name.to_owned(), RefOr::T(uuid.clone().into()));
+    }
+    for (path, item) in &mut spec.paths.paths {
+        let key_schema = KEY_SCHEMAS.iter().find(|(p, _)| p == path).map(|(_, n)| *n);
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let sort = SORT_SCHEMAS
+                .iter()
+                .find(|(id, _)| op.operation_id.as_deref() == Some(id))
+                .map(|(_, n)| *n);
+            for param in op.parameters.iter_mut().flatten() {
+                let name = match param.name.as_str() {
+                    "sort" => sort,
+                    "key" => key_schema,
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    param.schema = Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name)));
+                }
+            }
+        }
+    }
+}
+
 /// The complete document, as served and as committed in `openapi.json`.
 pub fn spec() -> Spec {
     let (_, mut spec) = crate::api::router().split_for_parts();
     apply_conventions(&mut spec);
+    apply_schema_names(&mut spec);
     spec
 }

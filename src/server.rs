@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use rand::Rng;
 use tokio::net::TcpListener;
 
@@ -52,6 +56,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
         settings: Arc::new(Settings {
             console_url: config.console_url.clone(),
             body_limit: config.body_limit,
+            request_timeout: config.request_timeout,
         }),
         mailer: Mailer::Log,
     })
@@ -85,6 +90,13 @@ fn stored_secret(db: &Db, clock: &Clock) -> Result<Secret, StartError> {
     Ok(Secret::new(secret))
 }
 
+/// The most a request line plus headers may take, in bytes; more is a 431 (or a 414 for a
+/// long request line), answered by hyper itself.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Serves until a shutdown signal, then drains and closes.
 pub async fn run(config: Config) -> Result<(), StartError> {
     if !config.ignored.is_empty() {
@@ -103,13 +115,51 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         })?;
     let addr = listener.local_addr()?;
     tracing::info!(database = %config.db_path.display(), "listening on http://{addr}");
-    axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve(listener, crate::app(state), config.header_timeout).await;
     tracing::info!("stopped accepting; in-flight requests finished");
     db.checkpoint()?;
     tracing::info!("database closed cleanly");
     Ok(())
+}
+
+/// Accepts connections until a shutdown signal, then waits for open ones to finish.
+async fn serve(listener: TcpListener, app: axum::Router, header_timeout: std::time::Duration) {
+    let graceful = GracefulShutdown::new();
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .max_buf_size(MAX_HEADER_BYTES)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
 }
 
 async fn shutdown_signal() {

@@ -26,6 +26,8 @@ pub struct Settings {
     pub console_url: Url,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long a request may take, body included, before it is answered 408.
+    pub request_timeout: std::time::Duration,
 }
 
 /// The time source. Handlers read it instead of the system clock so tests can move it.

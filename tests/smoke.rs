@@ -20,10 +20,15 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["serve", "--bind", "127.0.0.1:0", "--db"])
             .arg(dir.path().join("data/keyward.db"))
+            .args(extra)
             .env_remove("BENCHER_CONFIG")
             .env_remove("BENCHER_CONFIG_PATH")
             .env("KEYWARD_LOG", "info")
@@ -331,4 +336,72 @@ fn smoke_secret_survives_restarts() {
     child.wait().unwrap();
     drop(dir2);
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+}
+
+/// Sends `raw`, then reads until the server closes; returns what it sent back and when.
+fn exchange(addr: &str, raw: &[u8], stall: bool) -> (String, Duration) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let started = Instant::now();
+    // A server may answer and close before it has read everything: that is fine here.
+    let _ = stream.write_all(raw);
+    if !stall {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    (
+        String::from_utf8_lossy(&reply).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn smoke_slow_and_oversized_clients_are_cut_off() {
+    let server = Server::start_with(&["--header-timeout", "1", "--request-timeout", "2"]);
+    // Headers that never finish: the connection is closed after the header timeout.
+    let (_, took) = exchange(
+        &server.addr,
+        b"GET /v0/server/version HTTP/1.1\r\nHost: x\r\n",
+        true,
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "stalled headers held the connection for {took:?}"
+    );
+    // A body that never finishes: 408 in Bencher's error shape after the request timeout.
+    let (reply, took) = exchange(
+        &server.addr,
+        b"POST /v0/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\"",
+        true,
+    );
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("\"request_id\""), "{reply}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    // Oversized headers and query strings are refused with a 4xx, not read forever.
+    let big_header = format!(
+        "GET /v0/server/version HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let (reply, _) = exchange(&server.addr, big_header.as_bytes(), false);
+    assert!(
+        reply.starts_with("HTTP/1.1 4"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    let big_query = format!(
+        "GET /v0/server/version?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let (reply, _) = exchange(&server.addr, big_query.as_bytes(), false);
+    assert!(
+        reply.starts_with("HTTP/1.1 4"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    // The server is still fine.
+    let version = server.json("GET", "/v0/server/version", None, None, 200);
+    assert_eq!(version["version"], "0.6.12");
 }

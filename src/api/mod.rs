@@ -16,9 +16,10 @@ pub mod users;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::options;
+use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(server::server_version_get))
         .routes(routes!(server::server_config_console_get))
+        .routes(routes!(server::server_spec_get))
         .routes(routes!(auth::auth_signup_post))
         .routes(routes!(auth::auth_login_post))
         .routes(routes!(auth::auth_confirm_post))
@@ -87,6 +89,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The whole application: what production serves and what the tests call.
 pub fn app(state: AppState) -> Router {
+    let request_timeout = state.settings.request_timeout;
     let (router, spec) = router().split_for_parts();
     let table = Arc::new(route_table(&spec));
     // Preflight handlers that check their path and query (not in the spec, as in Bencher's).
@@ -120,8 +123,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state);
     // Path normalisation must happen before routing, so the outer layer wraps a router
     // whose only job is to hand everything to the real one.
+    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout);
     Router::new()
         .fallback_service(router)
+        .layer(timeout)
         .layer(from_fn(conventions::outer))
 }
 

@@ -18,8 +18,8 @@ use crate::db;
 use crate::db::organizations::Member;
 use crate::db::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization};
 use crate::domain::accounts::{
-    JsonAuthAck, JsonMember, JsonNewMember, JsonNewOrganization, JsonOrganization,
-    JsonUpdateMember, OrganizationRole,
+    JsonAuthAck, JsonMember, JsonMembers, JsonNewMember, JsonNewOrganization, JsonOrganization,
+    JsonOrganizations, JsonUpdateMember, OrganizationRole,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::names::slug_from_name;
@@ -52,7 +52,7 @@ pub struct OrgMemberParams {
 /// by name. `X-Total-Count` holds the total.
 #[utoipa::path(get, path = "/v0/organizations", tag = "organizations", params(ListQuery),
     security(("bearer" = [])),
-    responses((status = 200, description = "A page of organizations", body = Vec<JsonOrganization>)))]
+    responses((status = 200, description = "A page of organizations", body = JsonOrganizations)))]
 pub async fn organizations_get(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,
@@ -167,7 +167,7 @@ pub async fn organization_get(
 /// `X-Total-Count` holds the total.
 #[utoipa::path(get, path = "/v0/organizations/{organization}/members", tag = "organizations",
     params(OrgParams, ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of members", body = Vec<JsonMember>)))]
+    responses((status = 200, description = "A page of members", body = JsonMembers)))]
 pub async fn org_members_get(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,

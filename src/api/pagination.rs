@@ -30,11 +30,13 @@ pub struct ListQuery {
     /// The sort direction: `asc` (default) or `desc`.
     pub direction: Option<JsonDirection>,
     /// Items per page, 0 to 255 (default 8).
+    #[param(format = "uint8", maximum = 255)]
     pub per_page: Option<u8>,
     /// The page number; 0 and 1 both mean the first page.
+    #[param(format = "uint32", maximum = 4_294_967_295_u32)]
     pub page: Option<u32>,
     /// Only items with exactly this name.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<ResourceName>)]
     pub name: Option<ResourceName>,
     /// Only items whose name (or slug) or UUID contains this text; `_` and `%` are wildcards.
     pub search: Option<String>,

@@ -16,7 +16,8 @@ use crate::auth::{BearerToken, Principal, authenticate};
 use crate::db;
 use crate::db::rows::{InsertProjectKey, QueryProjectKey};
 use crate::domain::credentials::{
-    JsonNewProjectKey, JsonProjectKey, JsonProjectKeyCreated, JsonUpdateProjectKey, ttl_or_default,
+    JsonNewProjectKey, JsonProjectKey, JsonProjectKeyCreated, JsonProjectKeys,
+    JsonUpdateProjectKey, ttl_or_default,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::time::{Timestamp, add_secs};
@@ -48,7 +49,7 @@ pub struct ProjKeyParams {
 /// the number of keys matching the filters.
 #[utoipa::path(get, path = "/v0/projects/{project}/keys", tags = ["projects", "keys"],
     params(ProjKeysParams, ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of keys", body = Vec<JsonProjectKey>)))]
+    responses((status = 200, description = "A page of keys", body = JsonProjectKeys)))]
 pub async fn proj_keys_get(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,

@@ -14,7 +14,7 @@ use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
 use crate::auth::{Actor, BearerToken, Principal, authenticate, authenticate_actor};
 use crate::db;
 use crate::db::rows::{InsertProject, InsertProjectRole, QueryProject};
-use crate::domain::accounts::{JsonAllowed, JsonNewProject, JsonProject, Visibility};
+use crate::domain::accounts::{JsonAllowed, JsonNewProject, JsonProject, JsonProjects, Visibility};
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::names::slug_from_name;
 use crate::domain::time::Timestamp;
@@ -45,7 +45,7 @@ pub struct ProjAllowedParams {
 /// server admins, the public ones for everybody else. `X-Total-Count` holds the total.
 #[utoipa::path(get, path = "/v0/organizations/{organization}/projects", tag = "projects",
     params(OrgParams, ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of projects", body = Vec<JsonProject>)))]
+    responses((status = 200, description = "A page of projects", body = JsonProjects)))]
 pub async fn org_projects_get(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,

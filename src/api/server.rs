@@ -1,6 +1,8 @@
 //! `/v0/server/*`: what a client checks before anything else.
 
 use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::accounts::{JsonApiVersion, JsonConsole};
 use crate::state::AppState;
@@ -29,4 +31,19 @@ pub async fn server_config_console_get(State(state): State<AppState>) -> axum::J
     axum::Json(JsonConsole {
         url: state.settings.console_url.with_root_slash(),
     })
+}
+
+/// The OpenAPI document of this server.
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct JsonOpenApiSpec(pub utoipa::openapi::OpenApi);
+
+/// View the OpenAPI spec
+///
+/// The OpenAPI document of this server, generated from its code. No authentication.
+#[utoipa::path(get, path = "/v0/server/spec", tag = "server",
+    responses((status = 200, description = "The OpenAPI document", body = JsonOpenApiSpec)))]
+pub async fn server_spec_get() -> axum::Json<JsonOpenApiSpec> {
+    axum::Json(JsonOpenApiSpec(crate::openapi::spec()))
 }

@@ -16,7 +16,8 @@ use crate::auth::{AuthUser, BearerToken, authenticate};
 use crate::db;
 use crate::db::rows::{InsertUserKey, QueryUserKey};
 use crate::domain::credentials::{
-    JsonNewUserKey, JsonUpdateUserKey, JsonUserKey, JsonUserKeyCreated, ttl_or_default,
+    JsonNewUserKey, JsonUpdateUserKey, JsonUserKey, JsonUserKeyCreated, JsonUserKeys,
+    ttl_or_default,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::time::{Timestamp, add_secs};
@@ -48,7 +49,7 @@ pub struct UserKeyParams {
 /// number of keys matching the filters.
 #[utoipa::path(get, path = "/v0/users/{user}/keys", tags = ["users", "keys"],
     params(UserKeysParams, ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of keys", body = Vec<JsonUserKey>)))]
+    responses((status = 200, description = "A page of keys", body = JsonUserKeys)))]
 pub async fn user_keys_get(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,

@@ -14,7 +14,7 @@ use crate::auth::access::user_for;
 use crate::auth::{BearerToken, authenticate};
 use crate::db;
 use crate::db::rows::QueryToken;
-use crate::domain::credentials::{JsonNewToken, JsonToken, JsonUpdateToken};
+use crate::domain::credentials::{JsonNewToken, JsonToken, JsonTokens, JsonUpdateToken};
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Forbidden, Resource};
@@ -45,7 +45,7 @@ pub struct UserTokenParams {
 /// Deprecated: use user API keys.
 #[utoipa::path(get, path = "/v0/users/{user}/tokens", tags = ["users", "tokens"],
     params(UserTokensParams, ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of tokens", body = Vec<JsonToken>)))]
+    responses((status = 200, description = "A page of tokens", body = JsonTokens)))]
 pub async fn user_tokens_get(
     State(state): State<AppState>,
     Path(path): Path<UserTokensParams>,

@@ -11,7 +11,7 @@ use crate::auth::{BearerToken, authenticate};
 use crate::db;
 use crate::db::rows::QueryUser;
 use crate::db::users::UpdateUser;
-use crate::domain::accounts::{JsonUpdateUser, JsonUser};
+use crate::domain::accounts::{JsonUpdateUser, JsonUser, JsonUsers};
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Forbidden, Resource};
@@ -30,7 +30,7 @@ pub struct UserParams {
 /// Lists every user, sorted by name. Server admins only. `X-Total-Count` holds the total.
 #[utoipa::path(get, path = "/v0/users", tag = "users", params(ListQuery),
     security(("bearer" = [])),
-    responses((status = 200, description = "A page of users", body = Vec<JsonUser>)))]
+    responses((status = 200, description = "A page of users", body = JsonUsers)))]
 pub async fn users_get(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,

@@ -69,8 +69,10 @@ pub struct JsonUser {
     pub created: Timestamp,
 }
 
-/// A page of users.
-pub type JsonUsers = Vec<JsonUser>;
+/// A page of users (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonUsers(pub Vec<JsonUser>);
 
 /// Changes to a user; `admin` and `locked` only by a server admin.
 #[derive(Deserialize, ToSchema)]
@@ -109,8 +111,10 @@ pub struct JsonOrganization {
     pub claimed: Option<Timestamp>,
 }
 
-/// A page of organizations.
-pub type JsonOrganizations = Vec<JsonOrganization>;
+/// A page of organizations (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonOrganizations(pub Vec<JsonOrganization>);
 
 /// The one organization role this API level knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -149,8 +153,10 @@ pub struct JsonMember {
     pub modified: Timestamp,
 }
 
-/// A page of members.
-pub type JsonMembers = Vec<JsonMember>;
+/// A page of members (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonMembers(pub Vec<JsonMember>);
 
 /// Change a member's role.
 #[derive(Deserialize, ToSchema)]
@@ -209,8 +215,10 @@ pub struct JsonProject {
     pub claimed: Option<Timestamp>,
 }
 
-/// A page of projects.
-pub type JsonProjects = Vec<JsonProject>;
+/// A page of projects (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonProjects(pub Vec<JsonProject>);
 
 /// Whether the caller holds a permission.
 #[derive(Serialize, ToSchema)]

@@ -22,8 +22,10 @@ pub struct JsonProjectKey {
     pub revoked: Option<Timestamp>,
 }
 
-/// A page of project API keys.
-pub type JsonProjectKeys = Vec<JsonProjectKey>;
+/// A page of project keys (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonProjectKeys(pub Vec<JsonProjectKey>);
 
 /// A project API key just created: the only time its plaintext `key` is shown.
 #[derive(Serialize, ToSchema)]
@@ -65,8 +67,10 @@ pub struct JsonUserKey {
     pub revoked: Option<Timestamp>,
 }
 
-/// A page of user API keys.
-pub type JsonUserKeys = Vec<JsonUserKey>;
+/// A page of user keys (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonUserKeys(pub Vec<JsonUserKey>);
 
 /// A user API key just created: the only time its plaintext `key` is shown.
 #[derive(Serialize, ToSchema)]
@@ -110,8 +114,10 @@ pub struct JsonToken {
     pub revoked: Option<Timestamp>,
 }
 
-/// A page of legacy tokens.
-pub type JsonTokens = Vec<JsonToken>;
+/// A page of legacy tokens (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct JsonTokens(pub Vec<JsonToken>);
 
 /// A request to create a legacy token (always refused: tokens are deprecated).
 #[derive(Deserialize, ToSchema)]

@@ -69,3 +69,93 @@ fn openapi_uses_bencher_operation_ids() {
         );
     }
 }
+
+#[test]
+fn openapi_uses_bencher_schema_names() {
+    let spec = serde_json::to_value(keyward::openapi::spec()).unwrap();
+    let schema_of = |path: &str, method: &str, status: &str| {
+        spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("#/components/schemas/")
+            .to_owned()
+    };
+    assert_eq!(
+        schema_of("/v0/projects/{project}/keys", "get", "200"),
+        "JsonProjectKeys"
+    );
+    assert_eq!(
+        schema_of("/v0/projects/{project}/keys", "post", "201"),
+        "JsonProjectKeyCreated"
+    );
+    assert_eq!(
+        schema_of("/v0/users/{user}/keys", "get", "200"),
+        "JsonUserKeys"
+    );
+    assert_eq!(
+        schema_of("/v0/users/{user}/keys/{key}", "patch", "200"),
+        "JsonUserKey"
+    );
+    assert_eq!(
+        schema_of("/v0/users/{user}/tokens", "get", "200"),
+        "JsonTokens"
+    );
+    let param = |path: &str, name: &str| {
+        spec["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]
+            .clone()
+    };
+    assert_eq!(
+        param("/v0/projects/{project}/keys", "sort")["$ref"],
+        "#/components/schemas/ProjKeysSort"
+    );
+    assert_eq!(
+        param("/v0/users/{user}/keys", "sort")["$ref"],
+        "#/components/schemas/UserKeysSort"
+    );
+    assert_eq!(
+        param("/v0/users/{user}/tokens", "sort")["$ref"],
+        "#/components/schemas/UserTokensSort"
+    );
+    assert_eq!(
+        param("/v0/users/{user}/keys/{key}", "key")["$ref"],
+        "#/components/schemas/UserKeyUuid"
+    );
+    assert_eq!(
+        param("/v0/projects/{project}/keys", "per_page")["format"],
+        "uint8"
+    );
+    assert_eq!(
+        param("/v0/projects/{project}/keys", "page")["format"],
+        "uint32"
+    );
+    let error = &spec["components"]["schemas"]["Error"];
+    assert_eq!(
+        error["required"],
+        serde_json::json!(["request_id", "message"])
+    );
+    let ok = &spec["paths"]["/v0/projects/{project}/keys"]["get"]["responses"]["200"]["headers"];
+    for header in [
+        "X-Total-Count",
+        "Access-Control-Allow-Origin",
+        "Access-Control-Allow-Methods",
+    ] {
+        assert!(ok[header].is_object(), "{header}");
+    }
+}
+
+#[tokio::test]
+async fn server_spec_get_serves_the_committed_document() {
+    let app = crate::helpers::TestApp::new();
+    let res = app.get("/v0/server/spec").send().await.expect(200);
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(res.json(), committed);
+}
