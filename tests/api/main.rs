@@ -1,11 +1,13 @@
 //! The integration tests: every request goes through the real router.
 #![allow(clippy::unwrap_used, reason = "test harness")]
+#![allow(clippy::print_stdout, reason = "tests report sizes (shown with --show-output)")]
 
 mod accounts;
 mod authn;
 mod conventions;
 mod endpoints;
 mod helpers;
+mod matrix;
 mod openapi;
 mod organizations;
 mod project_keys;
