@@ -3,160 +3,14 @@
 //! → project key (using only the user key) → revoke → refused; then SIGTERM and a clean stop.
 #![allow(clippy::unwrap_used, reason = "test harness")]
 
-use std::fmt::Write as _;
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-struct Server {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--db"])
-            .arg(dir.path().join("data/keyward.db"))
-            .args(extra)
-            .env_remove("BENCHER_CONFIG")
-            .env_remove("BENCHER_CONFIG_PATH")
-            .env("KEYWARD_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap_or_default();
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let started = Instant::now();
-        let addr = loop {
-            let found = log.lock().unwrap().lines().find_map(|l| {
-                l.split("listening on http://")
-                    .nth(1)
-                    .map(|a| a.split_whitespace().next().unwrap().to_owned())
-            });
-            if let Some(addr) = found {
-                break addr;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "server did not start:\n{}",
-                log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Self {
-            child,
-            addr,
-            log,
-            reader,
-            _dir: dir,
-        }
-    }
-
-    /// One request on its own connection; returns (status, raw headers, body).
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<&str>,
-    ) -> (u16, String, String) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
-        if let Some(token) = auth {
-            let _ = write!(request, "Authorization: Bearer {token}\r\n");
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() {
-            let _ = write!(
-                request,
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            );
-        }
-        request.push_str("\r\n");
-        request.push_str(body);
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        let status = head[9..12].parse().unwrap();
-        (status, head.to_ascii_lowercase(), body.to_owned())
-    }
-
-    fn json(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Option<&str>,
-        body: Option<&str>,
-        expect: u16,
-    ) -> serde_json::Value {
-        let (status, _, text) = self.call(method, path, auth, body);
-        assert_eq!(status, expect, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
-    /// Waits (up to 10 s) for the confirmation email to reach the log.
-    fn confirmation_token(&self) -> String {
-        let started = Instant::now();
-        loop {
-            let found = self
-                .log
-                .lock()
-                .unwrap()
-                .lines()
-                .find_map(|l| l.strip_prefix("Confirmation Token: ").map(str::to_owned));
-            if let Some(token) = found {
-                return token;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the confirmation email is in the log"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        // The reader ends at EOF on the child's stderr: after it, the log is complete.
-        self.reader.join().unwrap();
-        let log = self.log.lock().unwrap().clone();
-        (exit, log)
-    }
-}
+use common::{Server, exchange};
 
 #[test]
 fn smoke_full_lifecycle_over_tcp() {
@@ -336,26 +190,6 @@ fn smoke_secret_survives_restarts() {
     child.wait().unwrap();
     drop(dir2);
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
-}
-
-/// Sends `raw`, then reads until the server closes; returns what it sent back and when.
-fn exchange(addr: &str, raw: &[u8], stall: bool) -> (String, Duration) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    let started = Instant::now();
-    // A server may answer and close before it has read everything: that is fine here.
-    let _ = stream.write_all(raw);
-    if !stall {
-        let _ = stream.shutdown(std::net::Shutdown::Write);
-    }
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    (
-        String::from_utf8_lossy(&reply).into_owned(),
-        started.elapsed(),
-    )
 }
 
 #[test]

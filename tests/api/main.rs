@@ -1,6 +1,9 @@
 //! The integration tests: every request goes through the real router.
 #![allow(clippy::unwrap_used, reason = "test harness")]
-#![allow(clippy::print_stdout, reason = "tests report sizes (shown with --show-output)")]
+#![allow(
+    clippy::print_stdout,
+    reason = "tests report sizes (shown with --show-output)"
+)]
 
 mod accounts;
 mod authn;
@@ -11,5 +14,6 @@ mod matrix;
 mod openapi;
 mod organizations;
 mod project_keys;
+mod races;
 mod tokens;
 mod user_keys;
