@@ -185,10 +185,83 @@ fn apply_schema_names(spec: &mut Spec) {
     }
 }
 
-/// The complete document, as served and as committed in `openapi.json`.
+/// Stateful links: what a created key or token can be used for next.
+const LINKS: [(&str, &str, &str, &[&str]); 2] = [
+    (
+        "/v0/projects/{project}/keys",
+        "project",
+        "key",
+        &["proj_key_get", "proj_key_patch", "proj_key_delete"],
+    ),
+    (
+        "/v0/users/{user}/keys",
+        "user",
+        "key",
+        &["user_key_get", "user_key_patch", "user_key_delete"],
+    ),
+];
+
+/// Adds OpenAPI links from each 201 to the operations on the created resource.
+fn apply_links(spec: &mut Spec) {
+    for (path, parent, child, targets) in LINKS {
+        let Some(created) = spec
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        if let RefOr::T(response) = created {
+            for target in targets {
+                let link = utoipa::openapi::link::LinkBuilder::new()
+                    .operation_id(*target)
+                    .parameter(parent, format!("$request.path.{parent}"))
+                    .parameter(child, "$response.body#/uuid")
+                    .build();
+                response.links.insert((*target).to_owned(), RefOr::T(link));
+            }
+        }
+    }
+}
+
+/// The document as JSON, as served at `/v0/server/spec` and committed in `openapi.json`.
+pub fn document() -> serde_json::Value {
+    let mut value = serde_json::to_value(spec()).unwrap_or_default();
+    fix_link_keys(&mut value);
+    value
+}
+
+/// utoipa writes a link's fields in snake case; OpenAPI spells them in camel case.
+fn fix_link_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(links) = map.get_mut("links").and_then(|l| l.as_object_mut()) {
+                for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+                    for (from, to) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(v) = link.shift_remove(from) {
+                            link.insert(to.to_owned(), v);
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(fix_link_keys);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fix_link_keys),
+        _ => {}
+    }
+}
+
+/// The complete document as utoipa types (see [`document`] for what is served).
 pub fn spec() -> Spec {
     let (_, mut spec) = crate::api::router().split_for_parts();
     apply_conventions(&mut spec);
     apply_schema_names(&mut spec);
+    apply_links(&mut spec);
     spec
 }

@@ -37,7 +37,7 @@ pub async fn server_config_console_get(State(state): State<AppState>) -> axum::J
 #[derive(Serialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = Object)]
-pub struct JsonOpenApiSpec(pub utoipa::openapi::OpenApi);
+pub struct JsonOpenApiSpec(pub serde_json::Value);
 
 /// View the OpenAPI spec
 ///
@@ -45,5 +45,5 @@ pub struct JsonOpenApiSpec(pub utoipa::openapi::OpenApi);
 #[utoipa::path(get, path = "/v0/server/spec", tag = "server",
     responses((status = 200, description = "The OpenAPI document", body = JsonOpenApiSpec)))]
 pub async fn server_spec_get() -> axum::Json<JsonOpenApiSpec> {
-    axum::Json(JsonOpenApiSpec(crate::openapi::spec()))
+    axum::Json(JsonOpenApiSpec(crate::openapi::document()))
 }

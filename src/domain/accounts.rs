@@ -77,6 +77,11 @@ pub struct JsonUsers(pub Vec<JsonUser>);
 /// Changes to a user; `admin` and `locked` only by a server admin.
 #[derive(Deserialize, ToSchema)]
 pub struct JsonUpdateUser {
+    /// Any other fields, ignored. Being flattened, it also makes the body a JSON object only:
+    /// every field here is optional, so serde's array form would read `[null]` as "no change".
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub other: serde::de::IgnoredAny,
     #[serde(default)]
     pub name: Option<UserName>,
     #[serde(default)]

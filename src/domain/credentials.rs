@@ -43,8 +43,9 @@ pub struct JsonProjectKeyCreated {
 #[derive(Deserialize, ToSchema)]
 pub struct JsonNewProjectKey {
     pub name: ResourceName,
-    /// Time to live in seconds; absent or `null` means 4,294,967,295 s.
+    /// Time to live in seconds, at least 1; absent or `null` means 4,294,967,295 s.
     #[serde(default)]
+    #[schema(format = "uint32", minimum = 1, maximum = 4_294_967_295_u32)]
     pub ttl: Option<u32>,
 }
 
@@ -88,8 +89,9 @@ pub struct JsonUserKeyCreated {
 #[derive(Deserialize, ToSchema)]
 pub struct JsonNewUserKey {
     pub name: ResourceName,
-    /// Time to live in seconds; absent or `null` means 4,294,967,295 s.
+    /// Time to live in seconds, at least 1; absent or `null` means 4,294,967,295 s.
     #[serde(default)]
+    #[schema(format = "uint32", minimum = 1, maximum = 4_294_967_295_u32)]
     pub ttl: Option<u32>,
 }
 
@@ -124,6 +126,7 @@ pub struct JsonTokens(pub Vec<JsonToken>);
 pub struct JsonNewToken {
     pub name: ResourceName,
     #[serde(default)]
+    #[schema(format = "uint32", minimum = 1, maximum = 4_294_967_295_u32)]
     pub ttl: Option<u32>,
 }
 

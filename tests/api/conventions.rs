@@ -358,3 +358,30 @@ async fn unknown_query_parameters_are_ignored() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn user_patch_takes_an_object_only() {
+    let app = TestApp::new();
+    let admin = app.signup("Alice Admin", "alice@example.com").await;
+    let path = format!("/v0/users/{}", admin.slug);
+    let res = app
+        .patch(&path)
+        .auth(&admin.jwt)
+        .json(&json!([null, null]))
+        .send()
+        .await
+        .expect(400);
+    assert!(
+        res.message().starts_with(
+            "unable to parse JSON body: invalid type: sequence, expected struct JsonUpdateUser"
+        ),
+        "{}",
+        res.message()
+    );
+    app.patch(&path)
+        .auth(&admin.jwt)
+        .json(&json!({"unknown": 1}))
+        .send()
+        .await
+        .expect(200);
+}
