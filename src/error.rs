@@ -282,7 +282,7 @@ impl ApiError {
             {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::Unavailable(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Unavailable(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -38,7 +38,7 @@ pub async fn auth_signup_post(
     let jwt = state.jwt.clone();
     let (user, admins) = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let invite = body
                 .invite
                 .as_ref()
@@ -85,7 +85,7 @@ pub async fn auth_login_post(
     let jwt = state.jwt.clone();
     let user = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let user = user_by_email(c, &body.email)?;
             if user.locked {
                 return Err(ApiError::from(AuthError::Locked(uuid_from_db(&user.uuid))));
@@ -145,7 +145,7 @@ pub async fn auth_accept_post(
     let jwt = state.jwt.clone();
     let email = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let claims = verify_invite(&jwt, &body.invite, now)?;
             if !claims.sub.eq_ignore_ascii_case(&caller.user.email) {
@@ -229,7 +229,7 @@ pub fn create_account(
     account: &NewAccount,
     now: i64,
 ) -> Result<(QueryUser, bool), ApiError> {
-    c.immediate_transaction(|c| {
+    crate::db::atomically(c, |c| {
         let first = !db::users::any(c)?;
         let email = account.email.as_str();
         if db::users::find_by_email(c, email)?.is_some() {

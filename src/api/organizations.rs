@@ -91,10 +91,10 @@ pub async fn organization_post(
     let jwt = state.jwt.clone();
     let org = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let now = now.timestamp();
-            c.immediate_transaction(|c| {
+            crate::db::atomically(c, |c| {
                 let slug = match &body.slug {
                     Some(s) if db::organizations::slug_taken(c, s.as_str())? => {
                         return Err(ApiError::Conflict {
@@ -282,7 +282,7 @@ pub async fn org_member_patch(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let org = organization_for(c, &caller, &path.organization, Permission::EditRole)?;
             let (user, _, created, _) = find_member(c, &org, &path.user)?;
@@ -322,7 +322,7 @@ pub async fn org_member_delete(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let org = organization_for(c, &caller, &path.organization, Permission::DeleteRole)?;
             let (user, ..) = find_member(c, &org, &path.user)?;

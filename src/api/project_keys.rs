@@ -93,7 +93,7 @@ pub async fn proj_key_post(
     let jwt = state.jwt.clone();
     let created = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
@@ -174,7 +174,7 @@ pub async fn proj_key_patch(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
@@ -215,7 +215,7 @@ pub async fn proj_key_delete(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (row, _) = find_key(c, found.project.id, &found.project.uuid, path.key)?;

@@ -95,11 +95,11 @@ pub async fn org_project_post(
     let jwt = state.jwt.clone();
     let project = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let org = organization_for(c, &caller, &path.organization, Permission::Create)?;
             let now = now.timestamp();
-            c.immediate_transaction(|c| {
+            crate::db::atomically(c, |c| {
                 let conflict = |column: &str| ApiError::Conflict {
                     resource: Resource::Project,
                     id: format!("Name({:?})", body.name.as_str()),

@@ -94,7 +94,7 @@ pub async fn user_key_post(
     let jwt = state.jwt.clone();
     let created = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             if caller.user_key_id().is_some() {
                 return Err(ApiError::from(Forbidden::UserKeyCannotCreate));
@@ -181,7 +181,7 @@ pub async fn user_key_patch(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::Update)?;
@@ -218,7 +218,7 @@ pub async fn user_key_delete(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::Revoke)?;

@@ -133,7 +133,7 @@ pub async fn user_token_patch(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;
@@ -169,7 +169,7 @@ pub async fn user_token_delete(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;

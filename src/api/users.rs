@@ -91,7 +91,7 @@ pub async fn user_patch(
     let jwt = state.jwt.clone();
     state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let user = user_for(c, &caller, &path.user)?;
             if (body.admin.is_some() || body.locked.is_some()) && !caller.is_admin() {
@@ -100,7 +100,7 @@ pub async fn user_patch(
                 )
                 .into());
             }
-            c.immediate_transaction(|c| apply_update(c, &user, body, now.timestamp()))
+            crate::db::atomically(c, |c| apply_update(c, &user, body, now.timestamp()))
                 .map(axum::Json)
         })
         .await

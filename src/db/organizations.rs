@@ -15,15 +15,19 @@ pub fn find(
     conn: &mut SqliteConnection,
     id: &ResourceId,
 ) -> QueryResult<Option<QueryOrganization>> {
-    let query = organization::table
+    let live = organization::table
         .filter(organization::deleted.is_null())
-        .select(QueryOrganization::as_select())
-        .into_boxed();
-    let query = match id {
-        ResourceId::Uuid(u) => query.filter(organization::uuid.eq(u.to_string())),
-        ResourceId::Slug(s) => query.filter(organization::slug.eq(s.as_str().to_owned())),
-    };
-    query.first(conn).optional()
+        .select(QueryOrganization::as_select());
+    match id {
+        ResourceId::Uuid(u) => live
+            .filter(organization::uuid.eq(u.to_string()))
+            .first(conn)
+            .optional(),
+        ResourceId::Slug(s) => live
+            .filter(organization::slug.eq(s.as_str()))
+            .first(conn)
+            .optional(),
+    }
 }
 
 /// Finds an organization by internal id.

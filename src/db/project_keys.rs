@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 use super::rows::{InsertProjectKey, QueryProjectKey};
-use super::schema::{project, project_key, user};
+use super::schema::{keyward_project_key_count, project, project_key, user};
 use super::{Filter, Listed, Page};
 
 /// A project key with its creator's UUID (`None` once the creator is gone).
@@ -43,7 +43,11 @@ pub fn list(
         q
     };
     conn.transaction(|c| {
-        let total = filtered().count().get_result(c)?;
+        let total = if filter.name.is_none() && filter.search.is_none() {
+            maintained_count(c, project_id, filter.revoked)?
+        } else {
+            filtered().count().get_result(c)?
+        };
         let ids = filtered().select(project_key::id);
         let ids = if page.desc {
             ids.order((
@@ -78,6 +82,23 @@ pub fn list(
         };
         Ok((rows.load(c)?, total))
     })
+}
+
+/// A project's live (or revoked) key count, kept by triggers (migration `key_counts`).
+fn maintained_count(
+    conn: &mut SqliteConnection,
+    project_id: i32,
+    revoked: bool,
+) -> QueryResult<i64> {
+    let counts = keyward_project_key_count::table.find(project_id);
+    let count = if revoked {
+        counts
+            .select(keyward_project_key_count::revoked)
+            .first(conn)
+    } else {
+        counts.select(keyward_project_key_count::live).first(conn)
+    };
+    Ok(count.optional()?.unwrap_or(0))
 }
 
 /// One key of a project, revoked or not.

@@ -18,15 +18,41 @@ pub struct ProjectWithRoles {
     pub project_role: Option<String>,
 }
 
-/// Finds a live project by UUID or slug, with `user_id`'s roles on it, in one query.
+/// Finds a live project by UUID or slug, with `user_id`'s roles on it. Both lookups are
+/// fixed statements (so SQLite keeps them prepared), each served by a unique index.
 pub fn find_with_roles(
     conn: &mut SqliteConnection,
     id: &ResourceId,
     user_id: Option<i32>,
 ) -> QueryResult<Option<ProjectWithRoles>> {
+    let live = project::table.filter(project::deleted.is_null());
+    let found: Option<i32> = match id {
+        ResourceId::Uuid(u) => live
+            .filter(project::uuid.eq(u.to_string()))
+            .select(project::id)
+            .first(conn)
+            .optional()?,
+        ResourceId::Slug(s) => live
+            .filter(project::slug.eq(s.as_str()))
+            .select(project::id)
+            .first(conn)
+            .optional()?,
+    };
+    match found {
+        Some(project_id) => with_roles(conn, project_id, user_id).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A project (by id) with the owning organization's UUID and `user_id`'s two roles.
+fn with_roles(
+    conn: &mut SqliteConnection,
+    project_id: i32,
+    user_id: Option<i32>,
+) -> QueryResult<ProjectWithRoles> {
     // -1 is never a row id: an anonymous caller simply matches no role.
     let uid = user_id.unwrap_or(-1);
-    let query = project::table
+    let (project, organization_uuid, org_role, project_role) = project::table
         .inner_join(organization::table)
         .left_join(
             organization_role::table.on(organization_role::organization_id
@@ -38,29 +64,20 @@ pub fn find_with_roles(
                 .eq(project::id)
                 .and(project_role::user_id.eq(uid))),
         )
-        .filter(project::deleted.is_null())
+        .filter(project::id.eq(project_id))
         .select((
             QueryProject::as_select(),
             organization::uuid,
             organization_role::role.nullable(),
             project_role::role.nullable(),
         ))
-        .into_boxed();
-    let query = match id {
-        ResourceId::Uuid(u) => query.filter(project::uuid.eq(u.to_string())),
-        ResourceId::Slug(s) => query.filter(project::slug.eq(s.as_str().to_owned())),
-    };
-    Ok(query
-        .first::<(QueryProject, String, Option<String>, Option<String>)>(conn)
-        .optional()?
-        .map(
-            |(project, organization_uuid, org_role, project_role)| ProjectWithRoles {
-                project,
-                organization_uuid,
-                org_role,
-                project_role,
-            },
-        ))
+        .first::<(QueryProject, String, Option<String>, Option<String>)>(conn)?;
+    Ok(ProjectWithRoles {
+        project,
+        organization_uuid,
+        org_role,
+        project_role,
+    })
 }
 
 /// Finds a project by internal id (deleted or not).

@@ -1,6 +1,14 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    keyward_project_key_count (project_id) {
+        project_id -> Integer,
+        live -> BigInt,
+        revoked -> BigInt,
+    }
+}
+
+diesel::table! {
     keyward_secret (id) {
         id -> Integer,
         secret_key -> Text,
@@ -130,7 +138,10 @@ diesel::joinable!(project_role -> user (user_id));
 diesel::joinable!(token -> user (user_id));
 diesel::joinable!(user_key -> user (user_id));
 
+diesel::joinable!(keyward_project_key_count -> project (project_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    keyward_project_key_count,
     keyward_secret,
     organization,
     organization_role,

@@ -10,12 +10,18 @@ use crate::domain::ids::ResourceId;
 
 /// Finds a user by UUID or slug.
 pub fn find(conn: &mut SqliteConnection, id: &ResourceId) -> QueryResult<Option<QueryUser>> {
-    let query = user::table.select(QueryUser::as_select()).into_boxed();
-    let query = match id {
-        ResourceId::Uuid(u) => query.filter(user::uuid.eq(u.to_string())),
-        ResourceId::Slug(s) => query.filter(user::slug.eq(s.as_str().to_owned())),
-    };
-    query.first(conn).optional()
+    // Two fixed statements rather than one built at run time: SQLite keeps them prepared.
+    let users = user::table.select(QueryUser::as_select());
+    match id {
+        ResourceId::Uuid(u) => users
+            .filter(user::uuid.eq(u.to_string()))
+            .first(conn)
+            .optional(),
+        ResourceId::Slug(s) => users
+            .filter(user::slug.eq(s.as_str()))
+            .first(conn)
+            .optional(),
+    }
 }
 
 /// Finds a user by (lowercase) email.

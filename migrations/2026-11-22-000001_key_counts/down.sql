@@ -1,0 +1,4 @@
+DROP TRIGGER keyward_project_key_count_delete;
+DROP TRIGGER keyward_project_key_count_update;
+DROP TRIGGER keyward_project_key_count_insert;
+DROP TABLE keyward_project_key_count;
