@@ -209,12 +209,13 @@ impl Db {
         &self.path
     }
 
-    /// Runs `f` (reads) with one pooled connection on a blocking thread.
+    /// Runs `f` (reads) with one pooled connection on a blocking thread, inside one read
+    /// transaction: the request sees one snapshot, and takes SQLite's locks once.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         let permit = self
             .readers
@@ -226,7 +227,8 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = pool.get().map_err(DbError::from)?;
-            f(&mut conn)
+            let conn: &mut SqliteConnection = &mut conn;
+            conn.transaction(f)
         })
         .await
         .map_err(DbError::from)?
