@@ -164,3 +164,102 @@ fn find_user(
 ) -> Result<QueryUser, AdminError> {
     db::users::find(c, id)?.ok_or_else(|| AdminError::Invalid(format!("no user `{raw}`")))
 }
+
+/// Locks (or unlocks) a user: a locked user's credentials all stop working at once.
+pub fn lock_user(
+    state: &AppState,
+    user: &str,
+    locked: bool,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let id = parse_user(user)?;
+    let now = state.clock.now().timestamp();
+    let row = state.db.run_sync(|c| -> Result<_, AdminError> {
+        let found = find_user(c, &id, user)?;
+        let changes = db::users::UpdateUser {
+            locked: Some(locked),
+            modified: Some(now),
+            ..db::users::UpdateUser::default()
+        };
+        Ok(db::users::update(c, found.id, &changes)?)
+    })?;
+    let state = if row.locked { "locked" } else { "unlocked" };
+    writeln!(out, "user {} ({}) is {state}", row.slug, row.uuid)?;
+    Ok(())
+}
+
+/// Lists a user's API keys, revoked ones included (never a secret).
+pub fn list_user_keys(
+    state: &AppState,
+    user: &str,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    let id = parse_user(user)?;
+    let keys = state.db.run_sync(|c| -> Result<_, AdminError> {
+        let found = find_user(c, &id, user)?;
+        let page = db::Page {
+            limit: i64::MAX,
+            offset: 0,
+            desc: false,
+        };
+        let live = db::user_keys::list(c, found.id, None, &db::Filter::default(), page)?.0;
+        let revoked = db::Filter {
+            revoked: true,
+            ..db::Filter::default()
+        };
+        let gone = db::user_keys::list(c, found.id, None, &revoked, page)?.0;
+        Ok(live.into_iter().chain(gone).collect::<Vec<_>>())
+    })?;
+    writeln!(
+        out,
+        "{:<36}  {:<20}  {:<20}  {:<20}  name",
+        "uuid", "created", "expires", "revoked"
+    )?;
+    let time = |s: i64| {
+        crate::domain::time::Timestamp::from_secs(s)
+            .0
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    for key in keys {
+        let revoked = key.revoked.map_or_else(|| "-".to_owned(), time);
+        writeln!(
+            out,
+            "{:<36}  {:<20}  {:<20}  {:<20}  {}",
+            key.uuid,
+            time(key.creation),
+            time(key.expiration),
+            revoked,
+            key.name
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes a consistent copy of the database to `to` (SQLite's `VACUUM INTO`), safe while
+/// the server runs. Refuses to overwrite an existing file.
+pub fn backup(
+    state: &AppState,
+    to: &std::path::Path,
+    out: &mut impl Write,
+) -> Result<(), AdminError> {
+    if to.exists() {
+        return Err(AdminError::Invalid(format!(
+            "{} already exists",
+            to.display()
+        )));
+    }
+    let target = to.to_string_lossy().replace('\'', "''");
+    state.db.run_sync(|c| -> Result<(), AdminError> {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("VACUUM INTO '{target}'"))?;
+        Ok(())
+    })?;
+    writeln!(
+        out,
+        "backed up {} to {}",
+        state.db.path().display(),
+        to.display()
+    )?;
+    Ok(())
+}

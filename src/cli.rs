@@ -81,6 +81,12 @@ enum Command {
     },
     /// Exit 0 if the server at the configured address answers, 1 otherwise
     Healthcheck,
+    /// Write a consistent copy of the database to a new file (safe while the server runs)
+    Backup {
+        /// The file to create
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +118,21 @@ enum AdminCommand {
         #[arg(long)]
         ttl: Option<u32>,
     },
+    /// Lock a user (every credential of theirs stops working), or unlock them
+    LockUser {
+        /// The user's slug or UUID
+        #[arg(long)]
+        user: String,
+        /// Unlock instead
+        #[arg(long)]
+        unlock: bool,
+    },
+    /// List a user's API keys, revoked ones included
+    ListKeys {
+        /// The user's slug or UUID
+        #[arg(long)]
+        user: String,
+    },
     /// Store an existing legacy API token (a JWT signed with this server's secret)
     ImportToken {
         /// The user's slug or UUID
@@ -141,6 +162,7 @@ pub fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Admin { command } => admin(&config, command),
         Command::Healthcheck => return healthcheck(config.bind),
+        Command::Backup { to } => backup(&config, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -201,10 +223,20 @@ fn admin(config: &Config, command: AdminCommand) -> Result<(), Box<dyn std::erro
         AdminCommand::CreateKey { user, name, ttl } => {
             crate::admin::create_user_key(&state, &user, &name, ttl, &mut out)?;
         }
+        AdminCommand::LockUser { user, unlock } => {
+            crate::admin::lock_user(&state, &user, !unlock, &mut out)?;
+        }
+        AdminCommand::ListKeys { user } => crate::admin::list_user_keys(&state, &user, &mut out)?,
         AdminCommand::ImportToken { user, name, jwt } => {
             crate::admin::import_token(&state, &user, &name, &jwt, &mut out)?;
         }
     }
+    Ok(())
+}
+
+fn backup(config: &Config, to: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let state = crate::server::open_state(config, Clock::System)?;
+    crate::admin::backup(&state, to, &mut std::io::stdout().lock())?;
     Ok(())
 }
 

@@ -376,3 +376,70 @@ async fn admin_commands_create_users_keys_and_import_tokens() {
     );
     assert!(keyward::admin::import_token(&app.state, "ops", "x", jwt, &mut Vec::new()).is_err());
 }
+
+#[tokio::test]
+async fn admin_lock_list_and_backup() {
+    let app = TestApp::new();
+    let _admin = app.signup("Alice", "alice@example.com").await;
+    let bob = app.signup("Bob", "bob@example.com").await;
+    let (uuid, key) = app
+        .user_key(&bob.jwt, &bob.slug, &json!({"name": "laptop"}))
+        .await;
+    let (revoked, _) = app
+        .user_key(&bob.jwt, &bob.slug, &json!({"name": "old"}))
+        .await;
+    app.delete(&format!("/v0/users/bob/keys/{revoked}"))
+        .auth(&bob.jwt)
+        .send()
+        .await
+        .expect(204);
+
+    let mut out = Vec::new();
+    keyward::admin::list_user_keys(&app.state, "bob", &mut out).unwrap();
+    let listing = String::from_utf8(out).unwrap();
+    assert!(listing.contains(&uuid) && listing.contains("laptop"));
+    assert!(listing.contains(&revoked) && listing.contains("old"));
+    assert!(!listing.contains(&key), "never the secret");
+
+    let mut out = Vec::new();
+    keyward::admin::lock_user(&app.state, "bob", true, &mut out).unwrap();
+    assert!(String::from_utf8(out).unwrap().contains("is locked"));
+    app.get("/v0/users/bob").auth(&key).send().await.expect(401);
+    app.get("/v0/users/bob")
+        .auth(&bob.jwt)
+        .send()
+        .await
+        .expect(403);
+    keyward::admin::lock_user(&app.state, "bob", false, &mut Vec::new()).unwrap();
+    app.get("/v0/users/bob").auth(&key).send().await.expect(200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    keyward::admin::backup(&app.state, &copy, &mut Vec::new()).unwrap();
+    assert!(
+        keyward::admin::backup(&app.state, &copy, &mut Vec::new()).is_err(),
+        "no overwrite"
+    );
+    // The copy is a working Keyward database with the same keys.
+    let restored = keyward::config::Config::resolve(
+        keyward::config::Overrides {
+            db: Some(copy),
+            secret_key: Some(keyward::config::Secret::new("test-secret".into())),
+            ..Default::default()
+        },
+        None,
+        None,
+    )
+    .unwrap();
+    let state = keyward::server::open_state(&restored, app.state.clock.clone()).unwrap();
+    let res = tower::ServiceExt::oneshot(
+        keyward::app(state),
+        axum::http::Request::get("/v0/users/bob/keys")
+            .header("authorization", format!("Bearer {key}"))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+}
