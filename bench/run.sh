@@ -72,5 +72,8 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 kill -TERM "$pid"; wait "$pid" || true
 
 mkdir -p bench/results
-python3 bench/report.py "$results" "$startup_ms" "$rss_kb" "${flood_requests:-0}" "$quick" "$keys" >bench/results/latest.txt
+status=0
+python3 bench/report.py "$results" "$startup_ms" "$rss_kb" "${flood_requests:-0}" "$quick" "$keys" \
+  >bench/results/latest.txt || status=$?
 cat bench/results/latest.txt
+exit "$status"
