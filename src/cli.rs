@@ -17,6 +17,9 @@ use crate::state::Clock;
 pub struct Cli {
     #[command(flatten)]
     settings: Settings,
+    /// SQLite database file, created if missing [default: ./data/keyward.db]
+    #[arg(long, env = "KEYWARD_DB")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -28,9 +31,6 @@ struct Settings {
     /// Address to listen on [default: 127.0.0.1:61016]
     #[arg(long, env = "KEYWARD_BIND", global = true)]
     bind: Option<String>,
-    /// SQLite database file, created if missing [default: ./data/keyward.db]
-    #[arg(long, env = "KEYWARD_DB", global = true)]
-    db: Option<PathBuf>,
     /// URL of the web console, used in emailed links [default: <http://localhost:3000>]
     #[arg(long, env = "KEYWARD_CONSOLE_URL", global = true)]
     console_url: Option<String>,
@@ -73,19 +73,54 @@ struct Settings {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (the default when no command is given)
-    Serve,
+    Serve {
+        /// SQLite database file, created if missing [default: ./data/keyward.db]
+        #[arg(long, env = "KEYWARD_DB")]
+        db: Option<PathBuf>,
+    },
     /// Operator commands that work on the database directly
     Admin {
+        /// SQLite database file [default: ./data/keyward.db]
+        #[arg(long, env = "KEYWARD_DB")]
+        db: Option<PathBuf>,
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Copy users, organizations, projects, roles, keys and tokens from another server
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
     },
     /// Exit 0 if the server at the configured address answers, 1 otherwise
     Healthcheck,
     /// Write a consistent copy of the database to a new file (safe while the server runs)
     Backup {
+        /// SQLite database file [default: ./data/keyward.db]
+        #[arg(long, env = "KEYWARD_DB")]
+        db: Option<PathBuf>,
         /// The file to create
         #[arg(long)]
         to: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportSource {
+    /// From a Bencher database: UUIDs, slugs, timestamps, revocations and key hashes are
+    /// kept, so existing keys keep working; with --config, legacy JWTs too
+    Bencher {
+        /// The Bencher SQLite database (bencher.db); it is only read
+        #[arg(long = "db")]
+        source: PathBuf,
+        /// Bencher's config (bencher.json), to adopt its JWT secret key and issuer
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Report what would be copied, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Keyward's database [default: ./data/keyward.db]
+        #[arg(long, env = "KEYWARD_DB")]
+        into: Option<PathBuf>,
     },
 }
 
@@ -150,7 +185,18 @@ enum AdminCommand {
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match resolve(cli.settings) {
+    let db = match &cli.command {
+        Some(
+            Command::Serve { db }
+            | Command::Admin { db, .. }
+            | Command::Backup { db, .. }
+            | Command::Import {
+                source: ImportSource::Bencher { into: db, .. },
+            },
+        ) => db.clone().or(cli.db),
+        Some(Command::Healthcheck) | None => cli.db,
+    };
+    let config = match resolve(cli.settings, db) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("keyward: {e}");
@@ -158,11 +204,20 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(&config.log_level);
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config),
-        Command::Admin { command } => admin(&config, command),
+    let result = match cli.command.unwrap_or(Command::Serve { db: None }) {
+        Command::Serve { .. } => serve(config),
+        Command::Admin { command, .. } => admin(&config, command),
         Command::Healthcheck => return healthcheck(config.bind),
-        Command::Backup { to } => backup(&config, &to),
+        Command::Backup { to, .. } => backup(&config, &to),
+        Command::Import {
+            source:
+                ImportSource::Bencher {
+                    source,
+                    config: bencher_config,
+                    dry_run,
+                    ..
+                },
+        } => import(&config, &source, bencher_config.as_deref(), dry_run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -174,11 +229,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn resolve(s: Settings) -> Result<Config, crate::config::ConfigError> {
+fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::ConfigError> {
     Config::resolve(
         Overrides {
             bind: s.bind,
-            db: s.db,
+            db,
             console_url: s.console_url,
             issuer: s.issuer,
             secret_key: s.secret_key.map(Secret::new),
@@ -231,6 +286,23 @@ fn admin(config: &Config, command: AdminCommand) -> Result<(), Box<dyn std::erro
             crate::admin::import_token(&state, &user, &name, &jwt, &mut out)?;
         }
     }
+    Ok(())
+}
+
+fn import(
+    config: &Config,
+    source: &std::path::Path,
+    bencher_config: Option<&std::path::Path>,
+    dry_run: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let security = match bencher_config {
+        Some(path) => crate::import::read_bencher_config(path)?,
+        None => crate::import::BencherSecurity::default(),
+    };
+    let db = crate::db::Db::open(&config.db_path)?;
+    let now = chrono::Utc::now().timestamp();
+    let report = crate::import::import_bencher(&db, source, &security, dry_run, now)?;
+    write!(std::io::stdout().lock(), "{}", report.render())?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod mail;
 pub mod openapi;
 pub mod server;

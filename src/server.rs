@@ -37,9 +37,20 @@ pub enum StartError {
 /// Opens the database and builds the state the handlers share.
 pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError> {
     let db = Db::open(&config.db_path)?;
+    let adopted = |name: &'static str| {
+        db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::server::setting(c, name)?) })
+    };
+    // A setting given explicitly wins; then one adopted from a Bencher import; then ours.
     let secret = match &config.secret_key {
         Some(secret) => secret.clone(),
-        None => stored_secret(&db, &clock)?,
+        None => match adopted("secret_key")? {
+            Some(imported) => Secret::new(imported),
+            None => stored_secret(&db, &clock)?,
+        },
+    };
+    let issuer = match (&config.issuer, adopted("issuer")?) {
+        (None, Some(imported)) => imported,
+        _ => config.issuer(),
     };
     db.run_sync(|c| -> Result<_, StartError> {
         let fresh = uuid::Uuid::now_v7().to_string();
@@ -51,7 +62,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
     })?;
     Ok(AppState {
         db,
-        jwt: Arc::new(JwtKeys::new(secret.expose(), config.issuer())),
+        jwt: Arc::new(JwtKeys::new(secret.expose(), issuer)),
         clock,
         settings: Arc::new(Settings {
             console_url: config.console_url.clone(),

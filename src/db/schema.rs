@@ -9,6 +9,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    keyward_setting (name) {
+        name -> Text,
+        value -> Text,
+        modified -> BigInt,
+    }
+}
+
+diesel::table! {
     keyward_secret (id) {
         id -> Integer,
         secret_key -> Text,
@@ -143,6 +151,7 @@ diesel::joinable!(keyward_project_key_count -> project (project_id));
 diesel::allow_tables_to_appear_in_same_query!(
     keyward_project_key_count,
     keyward_secret,
+    keyward_setting,
     organization,
     organization_role,
     project,

@@ -3,7 +3,16 @@
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
-use super::schema::{keyward_secret, server};
+use super::schema::{keyward_secret, keyward_setting, server};
+
+/// A setting adopted from elsewhere (see `keyward import bencher`), if any.
+pub fn setting(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<String>> {
+    keyward_setting::table
+        .find(name)
+        .select(keyward_setting::value)
+        .first(conn)
+        .optional()
+}
 
 /// The stored JWT secret, if one was generated before.
 pub fn secret_key(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {

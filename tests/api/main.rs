@@ -10,6 +10,7 @@ mod authn;
 mod conventions;
 mod endpoints;
 mod helpers;
+mod import;
 mod matrix;
 mod openapi;
 mod organizations;
