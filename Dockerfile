@@ -2,6 +2,8 @@
 FROM rust:1-slim-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# .cargo/config.toml sets how the bundled SQLite is compiled (see bench/README.md).
+COPY .cargo ./.cargo
 COPY src ./src
 COPY migrations ./migrations
 RUN cargo build --release --locked --bin keyward
@@ -14,7 +16,8 @@ COPY --from=builder /src/target/release/keyward /usr/local/bin/keyward
 USER keyward
 WORKDIR /var/lib/keyward
 ENV KEYWARD_BIND=0.0.0.0:61016 \
-    KEYWARD_DB=/var/lib/keyward/data/keyward.db
+    KEYWARD_DB=/var/lib/keyward/data/keyward.db \
+    KEYWARD_LOG_FORMAT=text
 VOLUME ["/var/lib/keyward/data"]
 EXPOSE 61016
 STOPSIGNAL SIGTERM

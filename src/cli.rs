@@ -51,6 +51,9 @@ struct Settings {
     /// Log level or filter (error, warn, info, debug, trace) [default: info]
     #[arg(long, env = "KEYWARD_LOG", global = true)]
     log_level: Option<String>,
+    /// Log as human-readable text or as one JSON object per line
+    #[arg(long, env = "KEYWARD_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Seconds a client has to send a request's headers [default: 10]
     #[arg(long, env = "KEYWARD_HEADER_TIMEOUT", global = true)]
     header_timeout: Option<u64>,
@@ -68,6 +71,13 @@ struct Settings {
         global = true
     )]
     bencher_config: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,6 +195,7 @@ enum AdminCommand {
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log_format = cli.settings.log_format;
     let db = match &cli.command {
         Some(
             Command::Serve { db }
@@ -203,7 +214,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_tracing(&config.log_level);
+    init_tracing(&config.log_level, log_format);
     let result = match cli.command.unwrap_or(Command::Serve { db: None }) {
         Command::Serve { .. } => serve(config),
         Command::Admin { command, .. } => admin(&config, command),
@@ -247,14 +258,18 @@ fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::Co
     )
 }
 
-fn init_tracing(level: &str) {
+fn init_tracing(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {

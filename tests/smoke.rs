@@ -178,8 +178,8 @@ fn smoke_secret_survives_restarts() {
     let mut lines = BufReader::new(stderr).lines();
     let addr = loop {
         let line = lines.next().unwrap().unwrap();
-        if let Some(a) = line.split("listening on http://").nth(1) {
-            break a.split_whitespace().next().unwrap().to_owned();
+        if let Some(addr) = common::listening_address(&line) {
+            break addr;
         }
     };
     let mut stream = TcpStream::connect(&addr).unwrap();
@@ -238,4 +238,24 @@ fn smoke_slow_and_oversized_clients_are_cut_off() {
     // The server is still fine.
     let version = server.json("GET", "/v0/server/version", None, None, 200);
     assert_eq!(version["version"], "0.6.12");
+}
+
+#[test]
+fn smoke_json_log_format() {
+    let server = Server::start_with(&["--log-format", "json"]);
+    server.json("GET", "/v0/server/version", None, None, 200);
+    let (exit, log) = server.terminate();
+    assert!(exit.success());
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request")
+        .expect("a request line");
+    assert_eq!(request["fields"]["route"], "/v0/server/version");
+    assert_eq!(request["fields"]["status"], 200);
+    assert!(request["fields"]["request_id"].is_string());
+    assert!(request["fields"]["latency_us"].is_number());
 }

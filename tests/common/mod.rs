@@ -56,11 +56,7 @@ impl Server {
         });
         let started = Instant::now();
         let addr = loop {
-            let found = log.lock().unwrap().lines().find_map(|l| {
-                l.split("listening on http://")
-                    .nth(1)
-                    .map(|a| a.split_whitespace().next().unwrap().to_owned())
-            });
+            let found = log.lock().unwrap().lines().find_map(listening_address);
             if let Some(addr) = found {
                 break addr;
             }
@@ -196,6 +192,16 @@ pub fn exchange(addr: &str, raw: &[u8], stall: bool) -> (String, Duration) {
         String::from_utf8_lossy(&reply).into_owned(),
         started.elapsed(),
     )
+}
+
+/// The address in a "listening on http://ADDR" log line, text or JSON.
+pub fn listening_address(line: &str) -> Option<String> {
+    let rest = line.split("listening on http://").nth(1)?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
+        .collect();
+    (!addr.is_empty()).then_some(addr)
 }
 
 /// One request on its own connection, without panicking when the server is gone:
