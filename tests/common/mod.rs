@@ -13,7 +13,7 @@ pub struct Server {
     pub child: Child,
     pub addr: String,
     pub log: Arc<Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
+    reader: Option<std::thread::JoinHandle<()>>,
     pub dir: PathBuf,
     tmp: Option<tempfile::TempDir>,
 }
@@ -71,7 +71,7 @@ impl Server {
             child,
             addr,
             log,
-            reader,
+            reader: Some(reader),
             dir: dir.to_owned(),
             tmp: None,
         }
@@ -152,7 +152,9 @@ impl Server {
     pub fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.reader.join().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
     }
 
     /// A snapshot of everything the server has logged so far.
@@ -168,7 +170,9 @@ impl Server {
         assert!(status.success());
         let exit = self.child.wait().unwrap();
         // The reader ends at EOF on the child's stderr: after it, the log is complete.
-        self.reader.join().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
         let log = self.log.lock().unwrap().clone();
         (exit, log)
     }
@@ -192,6 +196,16 @@ pub fn exchange(addr: &str, raw: &[u8], stall: bool) -> (String, Duration) {
         String::from_utf8_lossy(&reply).into_owned(),
         started.elapsed(),
     )
+}
+
+impl Drop for Server {
+    /// A test that stops early (a failed assertion) must not leave its server running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// The address in a "listening on http://ADDR" log line, text or JSON.
