@@ -60,6 +60,9 @@ struct Settings {
     /// Seconds a whole request may take before it is answered 408 [default: 30]
     #[arg(long, env = "KEYWARD_REQUEST_TIMEOUT", global = true)]
     request_timeout: Option<u64>,
+    /// Serve Prometheus metrics at GET /metrics
+    #[arg(long, env = "KEYWARD_METRICS", global = true)]
+    metrics: bool,
     /// A Bencher config file (bencher.json) to read shared settings from
     #[arg(long = "config", env = "BENCHER_CONFIG_PATH", global = true)]
     bencher_config_path: Option<PathBuf>,
@@ -252,6 +255,7 @@ fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::Co
             log_level: s.log_level,
             header_timeout_secs: s.header_timeout,
             request_timeout_secs: s.request_timeout,
+            metrics: s.metrics,
         },
         s.bencher_config,
         s.bencher_config_path,

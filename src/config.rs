@@ -58,6 +58,7 @@ pub struct Overrides {
     pub log_level: Option<String>,
     pub header_timeout_secs: Option<u64>,
     pub request_timeout_secs: Option<u64>,
+    pub metrics: bool,
 }
 
 /// Validated configuration.
@@ -76,6 +77,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// How long a whole request may take.
     pub request_timeout: Duration,
+    /// Serve `GET /metrics`.
+    pub metrics: bool,
     /// Parts of a Bencher config that Keyward does not use (logged once at start).
     pub ignored: Vec<String>,
 }
@@ -190,6 +193,7 @@ impl Config {
             log_level,
             header_timeout,
             request_timeout,
+            metrics: given.metrics,
             ignored,
         })
     }
@@ -244,6 +248,7 @@ fn parse_bencher_config(json: &str, source: &str) -> Result<(Overrides, Vec<Stri
         log_level: text("logging.log.stderr_terminal.level")?,
         header_timeout_secs: None,
         request_timeout_secs: None,
+        metrics: false,
     };
     let mut ignored = Vec::new();
     collect_unknown(&root, "", &mut ignored);

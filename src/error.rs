@@ -307,6 +307,8 @@ pub struct ErrorReport {
     pub message: String,
     pub error_code: Option<String>,
     pub cors: bool,
+    /// The request's credential was refused (for metrics).
+    pub auth_failure: bool,
 }
 
 impl IntoResponse for ApiError {
@@ -330,6 +332,7 @@ impl IntoResponse for ApiError {
             message,
             error_code,
             cors: self.made_by_bencher(),
+            auth_failure: matches!(self, Self::Auth(_)),
         });
         response
     }

@@ -70,6 +70,9 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
             request_timeout: config.request_timeout,
         }),
         mailer: Mailer::Log,
+        metrics: config
+            .metrics
+            .then(|| Arc::new(crate::api::metrics::Metrics::default())),
     })
 }
 

@@ -17,6 +17,8 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub mailer: Mailer,
+    /// Request and authentication counters; `None` unless metrics are enabled.
+    pub metrics: Option<Arc<crate::api::metrics::Metrics>>,
 }
 
 /// Settings the handlers read.

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::metrics::{AuthOutcome, CredentialKind, Metrics};
 use super::pagination::TOTAL_COUNT;
 use crate::error::{ApiError, ErrorReport, RequestError};
 
@@ -41,10 +42,17 @@ pub struct RouteTable(pub HashMap<String, RouteMeta>);
 struct RouteLabel(String);
 
 /// The outermost layer: runs before routing.
-pub async fn outer(mut req: Request, next: Next) -> Response {
+pub async fn outer(
+    State(metrics): State<Option<Arc<Metrics>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let request_id = Uuid::new_v4();
     let started = Instant::now();
     let method = req.method().clone();
+    let credential = metrics
+        .as_ref()
+        .and_then(|_| credential_kind(req.headers()));
     let response = match normalize_path(req.uri()) {
         Ok(Some(uri)) => {
             *req.uri_mut() = uri;
@@ -58,6 +66,20 @@ pub async fn outer(mut req: Request, next: Next) -> Response {
         .extensions()
         .get::<RouteLabel>()
         .map_or("-", |r| r.0.as_str());
+    if let Some(metrics) = &metrics {
+        let outcome = match response.extensions().get::<ErrorReport>() {
+            Some(report) if report.auth_failure => AuthOutcome::Rejected,
+            Some(report) if !report.cors => AuthOutcome::NotChecked,
+            _ => AuthOutcome::Accepted,
+        };
+        metrics.record(
+            route,
+            method.as_str(),
+            response.status().as_u16(),
+            started.elapsed(),
+            credential.map(|kind| (kind, outcome)),
+        );
+    }
     tracing::info!(
         method = %method,
         route,
@@ -67,6 +89,13 @@ pub async fn outer(mut req: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// The kind of credential a request carries, if any (for metrics; the value is not kept).
+fn credential_kind(headers: &HeaderMap) -> Option<CredentialKind> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (_, bearer) = value.split_once(' ')?;
+    Some(CredentialKind::of(bearer.trim()))
 }
 
 /// Drops empty segments (`//`, a trailing `/`) and refuses `.`/`..` segments.
@@ -121,6 +150,7 @@ fn finish(response: Response, request_id: Uuid, head: bool) -> Response {
             message: status.canonical_reason().unwrap_or("Error").to_owned(),
             error_code: None,
             cors: false,
+            auth_failure: false,
         });
     let (parts, _) = response.into_parts();
     let body = ErrorBody {

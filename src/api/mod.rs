@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod conventions;
 pub mod extract;
+pub mod metrics;
 pub mod organizations;
 pub mod pagination;
 pub mod project_keys;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::routing::options;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(server::server_version_get))
         .routes(routes!(server::server_config_console_get))
         .routes(routes!(server::server_spec_get))
+        .routes(routes!(metrics::metrics_get))
         .routes(routes!(auth::auth_signup_post))
         .routes(routes!(auth::auth_login_post))
         .routes(routes!(auth::auth_confirm_post))
@@ -90,6 +92,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The whole application: what production serves and what the tests call.
 pub fn app(state: AppState) -> Router {
     let request_timeout = state.settings.request_timeout;
+    let metrics = state.metrics.clone();
     let (router, spec) = router().split_for_parts();
     let table = Arc::new(route_table(&spec));
     // Preflight handlers that check their path and query (not in the spec, as in Bencher's).
@@ -127,7 +130,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(timeout)
-        .layer(from_fn(conventions::outer))
+        .layer(from_fn_with_state(metrics, conventions::outer))
 }
 
 async fn route_not_found() -> ApiError {

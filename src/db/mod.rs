@@ -204,6 +204,17 @@ impl Db {
         })
     }
 
+    /// Read connections: (open, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// Read slots free right now.
+    pub fn readers_available(&self) -> usize {
+        self.readers.available_permits()
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

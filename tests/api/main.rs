@@ -12,6 +12,7 @@ mod endpoints;
 mod helpers;
 mod import;
 mod matrix;
+mod metrics;
 mod openapi;
 mod organizations;
 mod project_keys;
