@@ -256,6 +256,7 @@ fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::Co
             header_timeout_secs: s.header_timeout,
             request_timeout_secs: s.request_timeout,
             metrics: s.metrics,
+            smtp: None,
         },
         s.bencher_config,
         s.bencher_config_path,

@@ -46,6 +46,21 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// An SMTP server to send email through (Bencher's `smtp` section).
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub hostname: String,
+    pub port: u16,
+    /// No TLS at all (a local relay or a test sink).
+    pub insecure_host: bool,
+    /// STARTTLS on a plain connection; `false` means TLS from the first byte.
+    pub starttls: bool,
+    pub username: Option<String>,
+    pub secret: Option<Secret>,
+    pub from_name: String,
+    pub from_email: String,
+}
+
 /// The settings as given, before defaults: each source fills what the ones before left open.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -59,6 +74,7 @@ pub struct Overrides {
     pub header_timeout_secs: Option<u64>,
     pub request_timeout_secs: Option<u64>,
     pub metrics: bool,
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// Validated configuration.
@@ -79,6 +95,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Serve `GET /metrics`.
     pub metrics: bool,
+    /// Send email through this server; `None`: emails go to the log.
+    pub smtp: Option<SmtpConfig>,
     /// Parts of a Bencher config that Keyward does not use (logged once at start).
     pub ignored: Vec<String>,
 }
@@ -194,6 +212,7 @@ impl Config {
             header_timeout,
             request_timeout,
             metrics: given.metrics,
+            smtp: given.smtp.or(from_file.smtp),
             ignored,
         })
     }
@@ -207,7 +226,15 @@ impl Config {
 }
 
 /// The settings Keyward shares with Bencher: which JSON path, and which of ours.
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 15] = [
+    "smtp.hostname",
+    "smtp.port",
+    "smtp.insecure_host",
+    "smtp.starttls",
+    "smtp.username",
+    "smtp.secret",
+    "smtp.from_name",
+    "smtp.from_email",
     "console.url",
     "security.issuer",
     "security.secret_key",
@@ -249,10 +276,51 @@ fn parse_bencher_config(json: &str, source: &str) -> Result<(Overrides, Vec<Stri
         header_timeout_secs: None,
         request_timeout_secs: None,
         metrics: false,
+        smtp: parse_smtp(&root)?,
     };
     let mut ignored = Vec::new();
     collect_unknown(&root, "", &mut ignored);
     Ok((overrides, ignored))
+}
+
+/// Bencher's `smtp` section, if there is one.
+fn parse_smtp(root: &Value) -> Result<Option<SmtpConfig>, ConfigError> {
+    let Some(smtp) = root.get("smtp").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let text = |key: &str| -> Result<Option<String>, ConfigError> {
+        match smtp.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(&format!("smtp.{key}"), "must be a string")),
+        }
+    };
+    let flag = |key: &str, default: bool| -> Result<bool, ConfigError> {
+        match smtp.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(bad(&format!("smtp.{key}"), "must be true or false")),
+        }
+    };
+    let hostname = text("hostname")?.ok_or_else(|| bad("smtp.hostname", "is required"))?;
+    let port = match smtp.get("port") {
+        None | Some(Value::Null) => 587,
+        Some(v) => v
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or_else(|| bad("smtp.port", "must be a port number"))?,
+    };
+    let from_email = text("from_email")?.ok_or_else(|| bad("smtp.from_email", "is required"))?;
+    Ok(Some(SmtpConfig {
+        hostname,
+        port,
+        insecure_host: flag("insecure_host", false)?,
+        starttls: flag("starttls", true)?,
+        username: text("username")?,
+        secret: text("secret")?.map(Secret),
+        from_name: text("from_name")?.unwrap_or_else(|| "Bencher".to_owned()),
+        from_email,
+    }))
 }
 
 fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
@@ -301,7 +369,7 @@ mod tests {
                        "tls": {"type": "as_file"}},
             "logging": {"name": "Bencher API", "log": {"stderr_terminal": {"level": "debug"}}},
             "database": {"file": "/tmp/b.db", "busy_timeout": 5000},
-            "smtp": {"hostname": "mail"}
+            "smtp": {"hostname": "mail", "from_email": "bencher@example.com", "secret": "hunter2", "extra": 1}
         }"#;
         let given = Overrides {
             bind: Some("127.0.0.1:9".into()),
@@ -323,8 +391,17 @@ mod tests {
                 "database.busy_timeout",
                 "logging.name",
                 "server.tls",
-                "smtp"
+                "smtp.extra"
             ]
+        );
+        let smtp = c.smtp.unwrap();
+        assert_eq!(
+            (smtp.hostname.as_str(), smtp.port, smtp.starttls),
+            ("mail", 587, true)
+        );
+        assert!(
+            !format!("{smtp:?}").contains("hunter2"),
+            "the SMTP secret is redacted"
         );
     }
 

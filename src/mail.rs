@@ -1,6 +1,16 @@
-//! Outgoing email. Without an SMTP server configured, messages are written to the log at
-//! INFO level in the layout Bencher uses, so a self-hoster can read the confirmation token
-//! there. This is the one place a secret (that token) is ever logged, on purpose.
+//! Outgoing email. With an SMTP server configured (Bencher's `smtp` section) messages are
+//! sent through it, over STARTTLS or TLS. Without one, they are written to the log at INFO
+//! level in the layout Bencher uses, so a self-hoster can read the confirmation token there.
+//! That is the one place a secret (that token) is ever logged, on purpose.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::SmtpConfig;
 
 /// One email.
 #[derive(Clone, Debug)]
@@ -19,9 +29,52 @@ pub enum Mailer {
     Log,
     /// Kept in memory (for embedding Keyward, and for tests that read what was sent).
     Outbox(std::sync::Arc<std::sync::Mutex<Vec<Message>>>),
+    /// Sent through an SMTP server.
+    Smtp(Arc<SmtpMailer>),
+}
+
+/// An SMTP connection's settings and the sender's address.
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Mailer {
+    /// A mailer for an SMTP server: no TLS (`insecure_host`), STARTTLS, or TLS throughout.
+    pub fn smtp(config: &SmtpConfig) -> Result<Self, String> {
+        type Transport = AsyncSmtpTransport<Tokio1Executor>;
+        let builder = if config.insecure_host {
+            Transport::builder_dangerous(&config.hostname)
+        } else if config.starttls {
+            Transport::starttls_relay(&config.hostname).map_err(|e| e.to_string())?
+        } else {
+            Transport::relay(&config.hostname).map_err(|e| e.to_string())?
+        };
+        let mut builder = builder
+            .port(config.port)
+            .timeout(Some(Duration::from_secs(15)));
+        if let (Some(user), Some(secret)) = (&config.username, &config.secret) {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), secret.expose().to_owned()));
+        }
+        let address = config
+            .from_email
+            .parse()
+            .map_err(|e| format!("smtp.from_email: {e}"))?;
+        Ok(Self::Smtp(Arc::new(SmtpMailer {
+            transport: builder.build(),
+            from: Mailbox::new(Some(config.from_name.clone()), address),
+        })))
+    }
+
     /// Sends (or logs) a message.
     pub fn send(&self, message: &Message) {
         match self {
@@ -36,6 +89,7 @@ impl Mailer {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(message.clone()),
+            Self::Smtp(smtp) => smtp.send(message),
         }
     }
 }
@@ -99,4 +153,40 @@ fn footer(console: &str) -> String {
     format!(
         "See you soon,\nThe Bencher Team\nBencher - Continuous Benchmarking\nManage email settings ({console}/help)"
     )
+}
+
+impl SmtpMailer {
+    /// Sends in the background: the request that caused the email does not wait for the
+    /// SMTP server. A failure is logged without the message or its address.
+    fn send(self: &Arc<Self>, message: &Message) {
+        let to = message
+            .to_email
+            .parse()
+            .map(|address| Mailbox::new(Some(message.to_name.clone()), address));
+        let email = to.map_err(|e| e.to_string()).and_then(|to| {
+            lettre::Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(message.subject.clone())
+                .body(message.body.clone())
+                .map_err(|e| e.to_string())
+        });
+        let email = match email {
+            Ok(email) => email,
+            Err(e) => {
+                tracing::warn!(error = %e, "an email could not be built");
+                return;
+            }
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("an email could not be sent: no async runtime");
+            return;
+        };
+        let smtp = Arc::clone(self);
+        runtime.spawn(async move {
+            if let Err(e) = smtp.transport.send(email).await {
+                tracing::warn!(error = %e, "an email could not be sent");
+            }
+        });
+    }
 }

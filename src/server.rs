@@ -69,7 +69,15 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
             body_limit: config.body_limit,
             request_timeout: config.request_timeout,
         }),
-        mailer: Mailer::Log,
+        mailer: match &config.smtp {
+            Some(smtp) => Mailer::smtp(smtp).map_err(|reason| {
+                StartError::Config(crate::config::ConfigError {
+                    setting: "smtp".into(),
+                    reason,
+                })
+            })?,
+            None => Mailer::Log,
+        },
         metrics: config
             .metrics
             .then(|| Arc::new(crate::api::metrics::Metrics::default())),

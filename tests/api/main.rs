@@ -17,5 +17,6 @@ mod openapi;
 mod organizations;
 mod project_keys;
 mod races;
+mod smtp;
 mod tokens;
 mod user_keys;
