@@ -23,6 +23,10 @@ bash "$tool" build . "$tag"
 cleanup() {
   podman rm -f "$name" >/dev/null 2>&1 || true
   podman volume rm -f "$volume" >/dev/null 2>&1 || true
+  podman rmi -f "$tag" >/dev/null 2>&1 || true
+  # The build's intermediate (builder-stage) image is left untagged: remove dangling images.
+  podman image prune -f >/dev/null 2>&1 || true
+  rm -f "${tmp:-}"
 }
 trap cleanup EXIT
 fail() { echo "docker smoke FAILED: $*" >&2; podman logs "$name" 2>&1 | tail -20 >&2; exit 1; }
