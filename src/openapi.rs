@@ -56,6 +56,21 @@ const SUCCESS_HEADERS: [(&str, &str); 5] = [
     ),
 ];
 
+/// The operations of a path, in Bencher's method order (GET, POST, PUT, PATCH, DELETE).
+pub fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Adds what every operation shares. Runs on the merged document, after the routes.
 fn apply_conventions(spec: &mut Spec) {
     {
@@ -80,16 +95,7 @@ fn apply_conventions(spec: &mut Spec) {
             .insert("Error".to_owned(), RefOr::T(error));
         for (path, item) in &mut spec.paths.paths {
             let deprecated = path.contains("/tokens");
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations_mut(item) {
                 if deprecated {
                     op.deprecated = Some(Deprecated::True);
                 }
@@ -157,16 +163,7 @@ fn apply_schema_names(spec: &mut Spec) {
     }
     for (path, item) in &mut spec.paths.paths {
         let key_schema = KEY_SCHEMAS.iter().find(|(p, _)| p == path).map(|(_, n)| *n);
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for op in operations_mut(item) {
             let sort = SORT_SCHEMAS
                 .iter()
                 .find(|(id, _)| op.operation_id.as_deref() == Some(id))
