@@ -64,11 +64,11 @@ struct Settings {
     #[arg(long, env = "KEYWARD_METRICS", global = true)]
     metrics: bool,
     /// A Bencher config file (bencher.json) to read shared settings from
-    #[arg(long = "config", env = "BENCHER_CONFIG_PATH", global = true)]
+    #[arg(long = "bencher-config", env = "BENCHER_CONFIG_PATH", global = true)]
     bencher_config_path: Option<PathBuf>,
-    /// A Bencher config as inline JSON (takes precedence over --config)
+    /// A Bencher config as inline JSON (takes precedence over --bencher-config)
     #[arg(
-        long = "config-json",
+        long = "bencher-config-json",
         env = "BENCHER_CONFIG",
         hide_env_values = true,
         global = true

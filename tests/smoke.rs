@@ -259,3 +259,56 @@ fn smoke_json_log_format() {
     assert!(request["fields"]["request_id"].is_string());
     assert!(request["fields"]["latency_us"].is_number());
 }
+
+#[test]
+fn smoke_every_command_parses_and_has_help() {
+    let commands: [&[&str]; 12] = [
+        &[],
+        &["serve"],
+        &["admin"],
+        &["admin", "create-user"],
+        &["admin", "create-key"],
+        &["admin", "import-token"],
+        &["admin", "lock-user"],
+        &["admin", "list-keys"],
+        &["import"],
+        &["import", "bencher"],
+        &["backup"],
+        &["healthcheck"],
+    ];
+    for command in commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{command:?} --help: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("Usage: keyward"), "{command:?}: {text}");
+    }
+}
+
+#[test]
+fn smoke_import_bencher_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    // The config file is missing: the command must say so and fail, not panic.
+    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["import", "bencher", "--db"])
+        .arg(dir.path().join("bencher.db"))
+        .arg("--into")
+        .arg(dir.path().join("keyward.db"))
+        .args(["--dry-run", "--config"])
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("missing.json") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
