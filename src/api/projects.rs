@@ -11,7 +11,7 @@ use super::organizations::OrgParams;
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::{organization_for, project_for};
 use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
-use crate::auth::{Actor, BearerToken, Principal, authenticate, authenticate_actor};
+use crate::auth::{Actor, BearerToken, authenticate, authenticate_actor};
 use crate::db;
 use crate::db::rows::{InsertProject, InsertProjectRole, QueryProject};
 use crate::domain::accounts::{JsonAllowed, JsonNewProject, JsonProject, JsonProjects, Visibility};
@@ -199,19 +199,12 @@ pub async fn proj_allowed_get(
         .db
         .run(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
-            let principal = Principal::User(caller);
-            let found = db::projects::find_with_roles(
-                c,
-                &path.project,
-                principal.user().map(|u| u.user.id),
-            )?
-            .ok_or_else(|| {
-                ApiError::not_found(Resource::Project, path.project.describe("Project"))
-            })?;
+            let found = db::projects::find_with_roles(c, &path.project, Some(caller.user.id))?
+                .ok_or_else(|| {
+                    ApiError::not_found(Resource::Project, path.project.describe("Project"))
+                })?;
             let standing = ProjectStanding {
-                admin: principal
-                    .user()
-                    .is_some_and(crate::auth::AuthUser::is_admin),
+                admin: caller.is_admin(),
                 org_role: found.org_role.as_deref(),
                 project_role: found.project_role.as_deref(),
                 visibility: Visibility::from_db(found.project.visibility),

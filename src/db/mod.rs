@@ -59,6 +59,8 @@ pub enum DbError {
     Join(#[from] tokio::task::JoinError),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error("cannot prepare the database: {0}")]
+    Setup(String),
     #[error("cannot create the database directory {path}: {source}")]
     Directory {
         path: PathBuf,
@@ -185,17 +187,17 @@ impl Db {
         let mut conn = pool.get()?;
         // WAL is a property of the file: set once, it stays.
         conn.batch_execute("PRAGMA journal_mode = WAL;")
-            .map_err(|e| DbError::Migration(e.to_string()))?;
+            .map_err(|e| DbError::Setup(e.to_string()))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map_err(|e| DbError::Migration(e.to_string()))?;
         drop(conn);
         let mut writer_conn = SqliteConnection::establish(&path.to_string_lossy())?;
-        set_pragmas(&mut writer_conn).map_err(|e| DbError::Migration(e.to_string()))?;
+        set_pragmas(&mut writer_conn).map_err(|e| DbError::Setup(e.to_string()))?;
         let (writer, jobs) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("keyward-writer".into())
             .spawn(move || writer_loop(writer_conn, &jobs))
-            .map_err(|e| DbError::Migration(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| DbError::Setup(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             pool,
             readers: Arc::new(tokio::sync::Semaphore::new(READERS as usize)),
@@ -283,7 +285,7 @@ impl Db {
     pub fn checkpoint(&self) -> Result<(), DbError> {
         let mut conn = self.pool.get()?;
         conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
-            .map_err(|e| DbError::Migration(e.to_string()))
+            .map_err(|e| DbError::Setup(e.to_string()))
     }
 }
 
