@@ -1,6 +1,6 @@
 //! `GET /metrics`: Prometheus text, off unless configured. Requests by route template,
 //! method and status with latency histograms; authentication outcomes by credential kind;
-//! database pool figures. Labels are route templates and fixed words only, never a path
+//! database reader figures. Labels are route templates and fixed words only, never a path
 //! value, a credential or an identifier.
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use crate::db::ReadersState;
 use crate::error::{ApiError, RequestError};
 use crate::state::AppState;
 
@@ -122,7 +123,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, pool: (u32, u32), readers_free: usize) -> String {
+    pub fn render(&self, readers: ReadersState) -> String {
         let c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out = String::new();
         out.push_str("# HELP keyward_http_requests_total Requests answered, by route template, method and status.\n");
@@ -169,18 +170,13 @@ impl Metrics {
                 outcome.label()
             );
         }
-        let (connections, idle) = pool;
-        out.push_str("# HELP keyward_db_pool_connections Read connections open, by state.\n");
-        out.push_str("# TYPE keyward_db_pool_connections gauge\n");
-        let _ = writeln!(out, "keyward_db_pool_connections{{state=\"idle\"}} {idle}");
-        let _ = writeln!(
-            out,
-            "keyward_db_pool_connections{{state=\"in_use\"}} {}",
-            connections.saturating_sub(idle)
-        );
-        out.push_str("# HELP keyward_db_readers_available Read slots free right now.\n");
-        out.push_str("# TYPE keyward_db_readers_available gauge\n");
-        let _ = writeln!(out, "keyward_db_readers_available {readers_free}");
+        out.push_str("# HELP keyward_db_readers Database reader threads, by state.\n");
+        out.push_str("# TYPE keyward_db_readers gauge\n");
+        let _ = writeln!(out, "keyward_db_readers{{state=\"idle\"}} {}", readers.idle);
+        let _ = writeln!(out, "keyward_db_readers{{state=\"busy\"}} {}", readers.busy);
+        out.push_str("# HELP keyward_db_read_queue Requests' read work waiting for a reader.\n");
+        out.push_str("# TYPE keyward_db_read_queue gauge\n");
+        let _ = writeln!(out, "keyward_db_read_queue {}", readers.queued);
         out
     }
 }
@@ -188,7 +184,7 @@ impl Metrics {
 /// Metrics
 ///
 /// Prometheus text: request counts and latencies by route template and status,
-/// authentication outcomes by credential kind, database pool figures. 404 unless the
+/// authentication outcomes by credential kind, database reader figures. 404 unless the
 /// server runs with `--metrics`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
@@ -196,6 +192,6 @@ pub async fn metrics_get(State(state): State<AppState>) -> Result<Response, ApiE
     let Some(metrics) = &state.metrics else {
         return Err(RequestError::RouteNotFound.into());
     };
-    let text = metrics.render(state.db.pool_state(), state.db.readers_available());
+    let text = metrics.render(state.db.readers_state());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -1,7 +1,5 @@
 //! `/v0/organizations[/{organization}]` and its members.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -69,7 +67,12 @@ pub async fn organizations_get(
             let ids: Vec<i32> = rows.iter().map(|o| o.id).collect();
             let claimed = db::organizations::claimed(c, &ids)?;
             Ok(Paged(
-                rows.into_iter().map(|o| to_json(o, &claimed)).collect(),
+                rows.into_iter()
+                    .map(|o| {
+                        let at = claimed.get(&o.id).copied();
+                        to_json(o, at)
+                    })
+                    .collect(),
                 total,
             ))
         })
@@ -128,7 +131,7 @@ pub async fn organization_post(
                         modified: now,
                     },
                 )?;
-                let mut json = to_json(org, &HashMap::new());
+                let mut json = to_json(org, None);
                 json.claimed = Some(Timestamp::from_secs(now));
                 Ok(json)
             })
@@ -155,8 +158,8 @@ pub async fn organization_get(
         .run(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let org = organization_for(c, &caller, &path.organization, Permission::View)?;
-            let claimed = db::organizations::claimed(c, &[org.id])?;
-            Ok(axum::Json(to_json(org, &claimed)))
+            let claimed = db::organizations::claimed_at(c, org.id)?;
+            Ok(axum::Json(to_json(org, claimed)))
         })
         .await
 }
@@ -363,12 +366,9 @@ fn member_json((user, role, created, modified): Member) -> JsonMember {
 }
 
 /// An organization row as JSON; `claimed` maps organization ids to their claim time.
-pub fn to_json<S: std::hash::BuildHasher>(
-    row: QueryOrganization,
-    claimed: &HashMap<i32, i64, S>,
-) -> JsonOrganization {
+pub fn to_json(row: QueryOrganization, claimed: Option<i64>) -> JsonOrganization {
     let QueryOrganization {
-        id,
+        id: _,
         uuid,
         name,
         slug,
@@ -384,6 +384,6 @@ pub fn to_json<S: std::hash::BuildHasher>(
         license: None,
         created: Timestamp::from_secs(created),
         modified: Timestamp::from_secs(modified),
-        claimed: claimed.get(&id).copied().map(Timestamp::from_secs),
+        claimed: claimed.map(Timestamp::from_secs),
     }
 }

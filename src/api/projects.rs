@@ -68,10 +68,10 @@ pub async fn org_projects_get(
             let member = rbac::org_allows(caller.is_admin(), role.as_deref(), Permission::View);
             let (rows, total) =
                 db::projects::list(c, org.id, !member, &query.filter(), query.page())?;
-            let claimed = db::organizations::claimed(c, &[org.id])?;
+            let claimed = db::organizations::claimed_at(c, org.id)?;
             let json = rows
                 .into_iter()
-                .map(|p| to_json(p, &org.uuid, claimed.get(&org.id).copied()))
+                .map(|p| to_json(p, &org.uuid, claimed))
                 .collect();
             Ok(Paged(json, total))
         })
@@ -144,8 +144,8 @@ pub async fn org_project_post(
                         modified: now,
                     },
                 )?;
-                let claimed = db::organizations::claimed(c, &[org.id])?;
-                Ok(to_json(project, &org.uuid, claimed.get(&org.id).copied()))
+                let claimed = db::organizations::claimed_at(c, org.id)?;
+                Ok(to_json(project, &org.uuid, claimed))
             })
         })
         .await?;
@@ -171,8 +171,7 @@ pub async fn project_get(
         .run(move |c| {
             let principal = authenticate_actor(c, &jwt, &actor, now)?;
             let found = project_for(c, &principal, &path.project, Permission::View)?;
-            let claimed = db::organizations::claimed(c, &[found.project.organization_id])?;
-            let claimed = claimed.get(&found.project.organization_id).copied();
+            let claimed = db::organizations::claimed_at(c, found.project.organization_id)?;
             Ok(axum::Json(to_json(
                 found.project,
                 &found.organization_uuid,

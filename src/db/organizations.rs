@@ -96,6 +96,15 @@ pub fn role_of(
         .optional()
 }
 
+/// When one organization was claimed: the earliest `created` among its roles. (A fixed
+/// statement, unlike [`claimed`]'s `IN (…)`, so SQLite keeps it prepared.)
+pub fn claimed_at(conn: &mut SqliteConnection, org_id: i32) -> QueryResult<Option<i64>> {
+    organization_role::table
+        .filter(organization_role::organization_id.eq(org_id))
+        .select(diesel::dsl::min(organization_role::created))
+        .first(conn)
+}
+
 /// When each organization was claimed: the earliest `created` among its roles.
 pub fn claimed(conn: &mut SqliteConnection, org_ids: &[i32]) -> QueryResult<HashMap<i32, i64>> {
     let rows: Vec<(i32, Option<i64>)> = organization_role::table

@@ -62,7 +62,17 @@ async fn metrics_count_requests_and_auth_outcomes_without_secrets() {
         text.contains(r#"keyward_auth_outcomes_total{kind="user_key",outcome="not_checked"} 1"#)
     );
     assert!(text.contains(r#"keyward_http_request_duration_seconds_count{route="/v0/users/{user}/keys",method="GET"} 5"#));
-    assert!(text.contains("keyward_db_pool_connections{state=\"idle\"}"));
+    // Every reader thread is counted, idle or busy (all have started by now).
+    let gauge = |name: &str| -> usize {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    assert_eq!(
+        gauge("keyward_db_readers{state=\"idle\"}") + gauge("keyward_db_readers{state=\"busy\"}"),
+        keyward::db::reader_count()
+    );
+    gauge("keyward_db_read_queue");
     for secret in [
         key.as_str(),
         fake.as_str(),
