@@ -58,13 +58,14 @@ pub async fn proj_keys_get(
 ) -> Result<Paged<JsonProjectKey>, ApiError> {
     let now = state.clock.now();
     let jwt = state.jwt.clone();
+    let marks = state.db.page_marks();
     state
         .db
         .run(move |c| {
             let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (rows, total) =
-                db::project_keys::list(c, found.project.id, &query.filter(), query.page())?;
+                db::project_keys::list(c, &marks, found.project.id, &query.filter(), query.page())?;
             let keys = rows
                 .into_iter()
                 .map(|(row, creator)| to_json(row, &found.project.uuid, creator.as_deref()))

@@ -12,6 +12,7 @@
 //!
 //! No connection is ever held across an `.await`.
 
+pub mod marks;
 pub mod organizations;
 pub mod project_keys;
 pub mod projects;
@@ -94,6 +95,7 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 #[derive(Clone)]
 pub struct Db {
     readers: Arc<readers::Readers>,
+    marks: Arc<marks::PageMarks>,
     writer: mpsc::Sender<Job>,
     path: PathBuf,
 }
@@ -198,9 +200,15 @@ impl Db {
             .map_err(|e| DbError::Setup(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             readers: Arc::new(readers),
+            marks: Arc::default(),
             writer,
             path: path.to_owned(),
         })
+    }
+
+    /// Remembered positions in this database's long key lists.
+    pub fn page_marks(&self) -> Arc<marks::PageMarks> {
+        self.marks.clone()
     }
 
     /// How the reader threads stand right now.

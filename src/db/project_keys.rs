@@ -1,8 +1,11 @@
 //! The `project_key` table.
 
+use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use diesel::sql_types::Bool;
+use diesel::sqlite::{Sqlite, SqliteConnection};
 
+use super::marks::{ListId, PageMarks, STRIDE, SortKey};
 use super::rows::{InsertProjectKey, QueryProjectKey};
 use super::schema::{keyward_project_key_count, project, project_key, user};
 use super::{Filter, Listed, Page};
@@ -11,9 +14,11 @@ use super::{Filter, Listed, Page};
 pub type KeyWithCreator = (QueryProjectKey, Option<String>);
 
 /// One page of a project's keys ordered by name then creation, and the total matching
-/// `filter`. Count and page read the same snapshot.
+/// `filter`. Count and page read the same snapshot. Deep pages of an unfiltered list start
+/// from a remembered position (`marks`) instead of walking every key before them.
 pub fn list(
     conn: &mut SqliteConnection,
+    marks: &PageMarks,
     project_id: i32,
     filter: &Filter,
     page: Page,
@@ -43,28 +48,51 @@ pub fn list(
         q
     };
     conn.transaction(|c| {
-        let total = if filter.name.is_none() && filter.search.is_none() {
-            maintained_count(c, project_id, filter.revoked)?
+        let (total, start) = if filter.name.is_none() && filter.search.is_none() {
+            let (total, version) = maintained_count(c, project_id, filter.revoked)?;
+            let start = match version {
+                Some(version) => {
+                    let list = ListId {
+                        project_id,
+                        revoked: filter.revoked,
+                        desc: page.desc,
+                    };
+                    marks.start(list, version, page.offset, |after| {
+                        let (q, skip) = match after {
+                            Some(key) => (from_key(filtered(), key, page.desc, false), STRIDE - 1),
+                            None => (filtered(), STRIDE),
+                        };
+                        sorted(q, page.desc)
+                            .select((project_key::name, project_key::creation, project_key::id))
+                            .limit(1)
+                            .offset(skip)
+                            .first::<(String, i64, i32)>(c)
+                            .optional()
+                            .map(|row| {
+                                row.map(|(name, creation, id)| SortKey { name, creation, id })
+                            })
+                    })?
+                }
+                None => None,
+            };
+            (total, start)
         } else {
-            filtered().count().get_result(c)?
+            (filtered().count().get_result(c)?, None)
         };
-        let ids = filtered().select(project_key::id);
-        let ids = if page.desc {
-            ids.order((
-                project_key::name.desc(),
-                project_key::creation.desc(),
-                project_key::id.desc(),
-            ))
-        } else {
-            ids.order((
-                project_key::name.asc(),
-                project_key::creation.asc(),
-                project_key::id.asc(),
-            ))
+        let (q, skip) = match &start {
+            Some((position, key)) => (
+                from_key(filtered(), key, page.desc, true),
+                page.offset - position,
+            ),
+            None => (filtered(), page.offset),
         };
+        let ids = sorted(q, page.desc)
+            .select(project_key::id)
+            .limit(page.limit)
+            .offset(skip);
         let rows = project_key::table
             .left_join(user::table)
-            .filter(project_key::id.eq_any(ids.limit(page.limit).offset(page.offset)))
+            .filter(project_key::id.eq_any(ids))
             .select((QueryProjectKey::as_select(), user::uuid.nullable()))
             .into_boxed();
         let rows = if page.desc {
@@ -84,21 +112,83 @@ pub fn list(
     })
 }
 
-/// A project's live (or revoked) key count, kept by triggers (migration `key_counts`).
+type Keys<'a> = project_key::BoxedQuery<'a, Sqlite>;
+type Condition = Box<dyn BoxableExpression<project_key::table, Sqlite, SqlType = Bool>>;
+
+/// `q` in list order: name, creation, id.
+fn sorted(q: Keys<'_>, desc: bool) -> Keys<'_> {
+    if desc {
+        q.order((
+            project_key::name.desc(),
+            project_key::creation.desc(),
+            project_key::id.desc(),
+        ))
+    } else {
+        q.order((
+            project_key::name.asc(),
+            project_key::creation.asc(),
+            project_key::id.asc(),
+        ))
+    }
+}
+
+/// The rows of `q` that sort after `key` in list order (or at it, when `inclusive`). The
+/// bound on `name` alone lets the list index start there.
+fn from_key<'a>(q: Keys<'a>, key: &SortKey, desc: bool, inclusive: bool) -> Keys<'a> {
+    use project_key::{creation, id, name};
+    let (n, c, i) = (key.name.clone(), key.creation, key.id);
+    let (name_bound, name_past, creation_past): (Condition, Condition, Condition) = if desc {
+        (
+            Box::new(name.le(n.clone())),
+            Box::new(name.lt(n.clone())),
+            Box::new(creation.lt(c)),
+        )
+    } else {
+        (
+            Box::new(name.ge(n.clone())),
+            Box::new(name.gt(n.clone())),
+            Box::new(creation.gt(c)),
+        )
+    };
+    let id_past: Condition = match (desc, inclusive) {
+        (false, false) => Box::new(id.gt(i)),
+        (false, true) => Box::new(id.ge(i)),
+        (true, false) => Box::new(id.lt(i)),
+        (true, true) => Box::new(id.le(i)),
+    };
+    q.filter(name_bound).filter(
+        name_past.or(name
+            .eq(n)
+            .and(creation_past.or(creation.eq(c).and(id_past)))),
+    )
+}
+
+/// A project's live (or revoked) key count, kept by triggers (migration `key_counts`), and
+/// its key list's version (`None` while the project has never had a key).
 fn maintained_count(
     conn: &mut SqliteConnection,
     project_id: i32,
     revoked: bool,
-) -> QueryResult<i64> {
+) -> QueryResult<(i64, Option<i64>)> {
     let counts = keyward_project_key_count::table.find(project_id);
     let count = if revoked {
         counts
-            .select(keyward_project_key_count::revoked)
-            .first(conn)
+            .select((
+                keyward_project_key_count::revoked,
+                keyward_project_key_count::version,
+            ))
+            .first::<(i64, i64)>(conn)
     } else {
-        counts.select(keyward_project_key_count::live).first(conn)
+        counts
+            .select((
+                keyward_project_key_count::live,
+                keyward_project_key_count::version,
+            ))
+            .first::<(i64, i64)>(conn)
     };
-    Ok(count.optional()?.unwrap_or(0))
+    Ok(count
+        .optional()?
+        .map_or((0, None), |(count, version)| (count, Some(version))))
 }
 
 /// One key of a project, revoked or not.

@@ -5,6 +5,7 @@ diesel::table! {
         project_id -> Integer,
         live -> BigInt,
         revoked -> BigInt,
+        version -> BigInt,
     }
 }
 

@@ -732,3 +732,129 @@ async fn user_key_of_a_maintainer_manages_project_keys() {
     assert_eq!(res.json()[0]["uuid"], uuid.as_str());
     assert_eq!(res.json()[0]["creator"], w.bob.uuid.as_str());
 }
+
+/// Every key's UUID in list order (live or revoked keys), sorted here, not by the server.
+fn sorted_uuids(w: &World, revoked: bool, desc: bool) -> Vec<String> {
+    use diesel::prelude::*;
+    use keyward::db::schema::project_key;
+    let mut rows: Vec<(String, i64, i32, String)> = w
+        .app
+        .state
+        .db
+        .run_sync(move |c| -> Result<_, keyward::db::DbError> {
+            let q = project_key::table
+                .select((
+                    project_key::name,
+                    project_key::creation,
+                    project_key::id,
+                    project_key::uuid,
+                ))
+                .into_boxed();
+            let q = if revoked {
+                q.filter(project_key::revoked.is_not_null())
+            } else {
+                q.filter(project_key::revoked.is_null())
+            };
+            Ok(q.load(c).unwrap())
+        })
+        .unwrap();
+    rows.sort();
+    if desc {
+        rows.reverse();
+    }
+    rows.into_iter().map(|r| r.3).collect()
+}
+
+/// Every page of the list, one after the other, as the server serves them; each page's
+/// `X-Total-Count` must be `total`.
+async fn all_pages(
+    w: &World,
+    per_page: u32,
+    revoked: bool,
+    desc: bool,
+    total: usize,
+) -> Vec<String> {
+    let mut got = Vec::new();
+    for page in 1.. {
+        let res = w
+            .app
+            .get(&format!(
+                "{}?per_page={per_page}&page={page}&revoked={revoked}&direction={}",
+                keys(&w.project),
+                if desc { "desc" } else { "asc" }
+            ))
+            .auth(&w.bob.jwt)
+            .send()
+            .await
+            .expect(200);
+        assert_eq!(res.header("x-total-count"), Some(total.to_string()));
+        let body = res.json();
+        let uuids = body.as_array().unwrap();
+        if uuids.is_empty() {
+            return got;
+        }
+        got.extend(uuids.iter().map(|k| k["uuid"].as_str().unwrap().to_owned()));
+    }
+    unreachable!()
+}
+
+async fn check_every_page(w: &World, label: &str) {
+    for revoked in [false, true] {
+        for desc in [false, true] {
+            let want = sorted_uuids(w, revoked, desc);
+            for per_page in [128, 255] {
+                let got = all_pages(w, per_page, revoked, desc, want.len()).await;
+                assert!(
+                    got == want,
+                    "{label}: revoked={revoked} desc={desc} per_page={per_page}: \
+                     the pages differ from the sorted list"
+                );
+            }
+        }
+    }
+}
+
+/// Deep pages start from remembered positions (src/db/marks.rs). Every page, both ways, live
+/// and revoked, must equal the list sorted independently, before and after each kind of
+/// change that moves keys (create, rename, revoke): marks from an older state of the list
+/// would put keys on the wrong page.
+#[tokio::test]
+async fn proj_keys_get_deep_pages_match_a_full_sort_across_changes() {
+    let w = world().await;
+    // 2,600 keys with few distinct names and creations, so that ties are broken by the
+    // second and third sort columns on every page boundary; every tenth one revoked.
+    w.app.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2600)
+         INSERT INTO project_key (uuid, project_id, name, key_hash, creation, expiration, revoked)
+         SELECT printf('00000000-0000-7000-8000-%012d', i), p.id, 'k' || (i % 7),
+                printf('%064d', i), 1000 + (i % 13), 4000000000,
+                CASE WHEN i % 10 = 0 THEN 2000 END
+         FROM n, project p WHERE p.slug = '{}'",
+        w.project
+    ));
+    check_every_page(&w, "as seeded").await;
+    // A new key sorting first shifts every position by one.
+    w.app
+        .project_key(&w.bob.jwt, &w.project, &json!({"name": "a-first"}))
+        .await;
+    check_every_page(&w, "after a create").await;
+    // A rename moves one key from the start of the list to its end.
+    let first = sorted_uuids(&w, false, false)[0].clone();
+    w.app
+        .patch(&format!("{}/{first}", keys(&w.project)))
+        .auth(&w.bob.jwt)
+        .json(&json!({"name": "zz-last"}))
+        .send()
+        .await
+        .expect(200);
+    check_every_page(&w, "after a rename").await;
+    // A revoke moves a key from the live list to the revoked one.
+    let early = sorted_uuids(&w, false, false)[3].clone();
+    w.app
+        .delete(&format!("{}/{early}", keys(&w.project)))
+        .auth(&w.bob.jwt)
+        .send()
+        .await
+        .expect(204);
+    check_every_page(&w, "after a revoke").await;
+}
