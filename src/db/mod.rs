@@ -12,6 +12,7 @@
 //!
 //! No connection is ever held across an `.await`.
 
+mod checkpoint;
 pub mod marks;
 pub mod organizations;
 pub mod project_keys;
@@ -26,6 +27,8 @@ pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
+
+use checkpoint::Checkpoints;
 
 use diesel::Connection;
 use diesel::connection::{SimpleConnection, TransactionManager};
@@ -96,6 +99,7 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 pub struct Db {
     readers: Arc<readers::Readers>,
     marks: Arc<marks::PageMarks>,
+    checkpoints: Arc<Checkpoints>,
     writer: mpsc::Sender<Job>,
     path: PathBuf,
 }
@@ -131,9 +135,10 @@ where
 }
 
 /// The writer thread: takes whatever requests are waiting, runs them in one transaction
-/// (each in a savepoint), commits, then answers them all.
-fn writer_loop(mut conn: SqliteConnection, jobs: &mpsc::Receiver<Job>) {
+/// (each in a savepoint), commits, then answers them all, and tells the checkpointer.
+fn writer_loop(mut conn: SqliteConnection, jobs: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
     while let Ok(first) = jobs.recv() {
+        checkpoints.before_batch();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -154,20 +159,28 @@ fn writer_loop(mut conn: SqliteConnection, jobs: &mpsc::Receiver<Job>) {
             Ok::<(), diesel::result::Error>(())
         });
         let outcome = outcome.map_err(|e| e.to_string());
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, requests = answers.len(), "a write batch was rolled back");
+        match &outcome {
+            Ok(()) => checkpoints.committed(),
+            Err(e) => {
+                tracing::error!(error = %e, requests = answers.len(), "a write batch was rolled back");
+            }
         }
         for answer in answers {
             answer(outcome.clone());
         }
         // Requests left in `batch` (BEGIN failed) are dropped: each hears "not committed".
     }
+    checkpoints.close();
 }
 
 impl Db {
     /// Opens (creating if needed) the SQLite file at `path`, switches it to WAL and runs
     /// the embedded migrations.
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        Self::open_with(path, checkpoint::Limits::default())
+    }
+
+    fn open_with(path: &Path, limits: checkpoint::Limits) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::Directory {
                 path: dir.to_owned(),
@@ -193,14 +206,34 @@ impl Db {
         });
         let readers = readers::Readers::start(reader_conns, &reconnect)
             .map_err(|e| DbError::Setup(format!("cannot start the reader threads: {e}")))?;
+        // The checkpointer thread checkpoints, not the writer's commits (see [`checkpoint`]).
+        writer_conn
+            .batch_execute("PRAGMA wal_autocheckpoint = 0;")
+            .map_err(|e| DbError::Setup(e.to_string()))?;
+        let mut checkpointer_conn = connect(path)?;
+        let checkpoints = Arc::new(Checkpoints::new(limits));
+        let shared = checkpoints.clone();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        std::thread::Builder::new()
+            .name("keyward-checkpointer".into())
+            .spawn(move || shared.run(&mut checkpointer_conn, &wal))
+            .map_err(|e| DbError::Setup(format!("cannot start the checkpointer thread: {e}")))?;
         let (writer, jobs) = mpsc::channel::<Job>();
+        let on_failure = checkpoints.clone();
+        let shared = checkpoints.clone();
         std::thread::Builder::new()
             .name("keyward-writer".into())
-            .spawn(move || writer_loop(writer_conn, &jobs))
-            .map_err(|e| DbError::Setup(format!("cannot start the writer thread: {e}")))?;
+            .spawn(move || writer_loop(writer_conn, &jobs, &shared))
+            .map_err(|e| {
+                on_failure.close();
+                DbError::Setup(format!("cannot start the writer thread: {e}"))
+            })?;
         Ok(Self {
             readers: Arc::new(readers),
             marks: Arc::default(),
+            checkpoints,
             writer,
             path: path.to_owned(),
         })
@@ -229,6 +262,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
+        self.checkpoints.touch();
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let job: readers::ReadJob = Box::new(move |conn| {
             let _ = reply.send(conn.transaction(f));
@@ -245,6 +279,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
+        self.checkpoints.touch();
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn| {
             let result = conn.transaction(f);
@@ -284,6 +319,7 @@ impl Db {
 mod tests {
     use super::*;
     use diesel::RunQueryDsl;
+    use std::time::Duration;
 
     #[derive(Debug)]
     enum TestError {
@@ -309,6 +345,132 @@ mod tests {
             diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t")
                 .get_result(c)?,
         )
+    }
+
+    /// Writes `batches` batches of 64 KiB each, one write request per batch.
+    async fn write_blobs(db: &Db, batches: usize) {
+        db.write(|c| -> Result<(), TestError> {
+            c.batch_execute("CREATE TABLE IF NOT EXISTS blob (b BLOB);")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        for _ in 0..batches {
+            db.write(|c| -> Result<(), TestError> {
+                c.batch_execute("INSERT INTO blob SELECT randomblob(65536);")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+    }
+
+    fn size(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    async fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
+        for _ in 0..200 {
+            if ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{what} did not happen within 5 s");
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let db = Db::open(&path).unwrap();
+        let before = size(&path);
+        // 4 MiB of commits: the writer itself never checkpoints (wal_autocheckpoint = 0).
+        write_blobs(&db, 64).await;
+        eventually("a checkpoint", || size(&path) >= before + 4 * 1024 * 1024).await;
+    }
+
+    #[tokio::test]
+    async fn a_grown_wal_is_emptied_once_idle_and_not_while_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let wal = dir.path().join("k.db-wal");
+        let limits = checkpoint::Limits {
+            idle: Duration::from_millis(300),
+            idle_size: 1024 * 1024,
+            max_frames: i32::MAX,
+        };
+        let db = Db::open_with(&path, limits).unwrap();
+        write_blobs(&db, 64).await;
+        assert!(size(&wal) > 4 * 1024 * 1024, "{}", size(&wal));
+        // Reads every 50 ms keep the server busy: the file stays.
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(900) {
+            db.run(|c| -> Result<i64, TestError> {
+                Ok(
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM blob")
+                        .get_result(c)?,
+                )
+            })
+            .await
+            .unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(size(&wal) > 4 * 1024 * 1024, "emptied while busy");
+        eventually("emptying the WAL", || size(&wal) == 0).await;
+        let rows = db
+            .run(|c| -> Result<i64, TestError> {
+                Ok(
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM blob")
+                        .get_result(c)?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 64);
+    }
+
+    /// Four clients write 16 KiB rows back to back, 500 each: the writer never goes idle,
+    /// so the WAL restarts only through the frame limit (without it, it grew to 42 MB).
+    async fn burst(max_frames: i32) -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let limits = checkpoint::Limits {
+            idle: Duration::from_secs(3600),
+            idle_size: u64::MAX,
+            max_frames,
+        };
+        let db = Db::open_with(&path, limits).unwrap();
+        write_blobs(&db, 0).await;
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    for _ in 0..500 {
+                        db.write(|c| -> Result<(), TestError> {
+                            c.batch_execute("INSERT INTO blob SELECT randomblob(16384);")?;
+                            Ok(())
+                        })
+                        .await
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await.unwrap();
+        }
+        size(&dir.path().join("k.db-wal"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_burst_of_writes_restarts_the_wal_at_the_frame_limit() {
+        // 256 frames = 1 MiB.
+        let bounded = burst(256).await;
+        assert!(
+            bounded < 16 * 1024 * 1024,
+            "the WAL grew to {bounded} bytes"
+        );
     }
 
     #[tokio::test]
