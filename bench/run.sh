@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 
 quick=false
 [ "${1:-}" = "--quick" ] && quick=true
-if $quick; then duration=${BENCH_DURATION:-2s}; keys=${BENCH_KEYS:-20000}; users=100
-else duration=${BENCH_DURATION:-10s}; keys=${BENCH_KEYS:-100000}; users=1000; fi
+if $quick; then duration=${BENCH_DURATION:-2s}; warmup=1s; keys=${BENCH_KEYS:-20000}; users=100
+else duration=${BENCH_DURATION:-10s}; warmup=2s; keys=${BENCH_KEYS:-100000}; users=1000; fi
 
 if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -46,6 +46,9 @@ results="$work/results.jsonl"
 run() { # name connections auth mode path [env...]
   local name=$1 conns=$2 auth=$3 mode=$4 path=$5; shift 5
   local line
+  # A short unmeasured warm-up first (connections, caches, threads), as benchmarks do.
+  env BENCH_AUTH="$auth" BENCH_MODE="$mode" "$@" \
+    wrk -t2 -c"$conns" -d"$warmup" --timeout 5s -s bench/wrk.lua "$base$path" >/dev/null
   line=$(env BENCH_AUTH="$auth" BENCH_MODE="$mode" "$@" \
     wrk -t2 -c"$conns" -d"$duration" --timeout 5s -s bench/wrk.lua "$base$path" | grep '^BENCH ')
   echo "{\"scenario\":\"$name\",\"connections\":$conns,${line#BENCH \{}" >>"$results"
@@ -62,7 +65,7 @@ run S8 64 "$project_key" get /v0/projects/bench-project
 run S9 64 "$user_key" mix / BENCH_GET="$key_path" BENCH_LIST="$list_path" BENCH_POST="$list_path"
 # Valid callers (S2 at 32 connections) while a flood of failed authentications runs.
 fake="bencher_user_$(python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_letters+string.digits) for _ in range(30)))')"
-env BENCH_AUTH="$fake" wrk -t1 -c32 -d"$duration" --timeout 5s -s bench/wrk.lua "$base$key_path" >"$work/flood.txt" &
+env BENCH_AUTH="$fake" wrk -t1 -c32 -d"$(( ${duration%s} + ${warmup%s} ))s" --timeout 5s -s bench/wrk.lua "$base$key_path" >"$work/flood.txt" &
 flood=$!
 run S10 32 "$user_key" get "$key_path"
 wait "$flood" || true
