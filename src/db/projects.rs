@@ -18,41 +18,20 @@ pub struct ProjectWithRoles {
     pub project_role: Option<String>,
 }
 
-/// Finds a live project by UUID or slug, with `user_id`'s roles on it. Both lookups are
-/// fixed statements (so SQLite keeps them prepared), each served by a unique index.
+/// A project, its organization's UUID, the caller's organization role and project role.
+type ProjectRow = (QueryProject, String, Option<String>, Option<String>);
+
+/// Finds a live project by UUID or slug, with its organization's UUID and `user_id`'s roles
+/// on it, in one statement (one per kind of id, so SQLite keeps both prepared), served by
+/// the project's unique index and the two role indexes.
 pub fn find_with_roles(
     conn: &mut SqliteConnection,
     id: &ResourceId,
     user_id: Option<i32>,
 ) -> QueryResult<Option<ProjectWithRoles>> {
-    let live = project::table.filter(project::deleted.is_null());
-    let found: Option<i32> = match id {
-        ResourceId::Uuid(u) => live
-            .filter(project::uuid.eq(u.to_string()))
-            .select(project::id)
-            .first(conn)
-            .optional()?,
-        ResourceId::Slug(s) => live
-            .filter(project::slug.eq(s.as_str()))
-            .select(project::id)
-            .first(conn)
-            .optional()?,
-    };
-    match found {
-        Some(project_id) => with_roles(conn, project_id, user_id).map(Some),
-        None => Ok(None),
-    }
-}
-
-/// A project (by id) with the owning organization's UUID and `user_id`'s two roles.
-fn with_roles(
-    conn: &mut SqliteConnection,
-    project_id: i32,
-    user_id: Option<i32>,
-) -> QueryResult<ProjectWithRoles> {
     // -1 is never a row id: an anonymous caller simply matches no role.
     let uid = user_id.unwrap_or(-1);
-    let (project, organization_uuid, org_role, project_role) = project::table
+    let joined = project::table
         .inner_join(organization::table)
         .left_join(
             organization_role::table.on(organization_role::organization_id
@@ -64,20 +43,31 @@ fn with_roles(
                 .eq(project::id)
                 .and(project_role::user_id.eq(uid))),
         )
-        .filter(project::id.eq(project_id))
+        .filter(project::deleted.is_null())
         .select((
             QueryProject::as_select(),
             organization::uuid,
             organization_role::role.nullable(),
             project_role::role.nullable(),
-        ))
-        .first::<(QueryProject, String, Option<String>, Option<String>)>(conn)?;
-    Ok(ProjectWithRoles {
-        project,
-        organization_uuid,
-        org_role,
-        project_role,
-    })
+        ));
+    let found: Option<ProjectRow> = match id {
+        ResourceId::Uuid(u) => joined
+            .filter(project::uuid.eq(u.to_string()))
+            .first(conn)
+            .optional()?,
+        ResourceId::Slug(s) => joined
+            .filter(project::slug.eq(s.as_str()))
+            .first(conn)
+            .optional()?,
+    };
+    Ok(found.map(
+        |(project, organization_uuid, org_role, project_role)| ProjectWithRoles {
+            project,
+            organization_uuid,
+            org_role,
+            project_role,
+        },
+    ))
 }
 
 /// Finds a project by internal id (deleted or not).
