@@ -31,6 +31,8 @@ pub struct RouteMeta {
     /// In Bencher's order: GET, POST, PUT, PATCH, DELETE.
     pub methods: Vec<Method>,
     pub auth: bool,
+    /// The template itself, shared with each response's [`RouteLabel`].
+    pub template: Arc<str>,
 }
 
 /// Route template (as `MatchedPath` shows it) → its metadata.
@@ -39,7 +41,7 @@ pub struct RouteTable(pub HashMap<String, RouteMeta>);
 
 /// Which route answered, for the request log.
 #[derive(Clone, Debug)]
-struct RouteLabel(String);
+struct RouteLabel(Arc<str>);
 
 /// The outermost layer: runs before routing.
 pub async fn outer(
@@ -65,7 +67,7 @@ pub async fn outer(
     let route = response
         .extensions()
         .get::<RouteLabel>()
-        .map_or("-", |r| r.0.as_str());
+        .map_or("-", |r| &*r.0);
     if let Some(metrics) = &metrics {
         let outcome = match response.extensions().get::<ErrorReport>() {
             Some(report) if report.auth_failure => AuthOutcome::Rejected,
@@ -101,18 +103,16 @@ fn credential_kind(headers: &HeaderMap) -> Option<CredentialKind> {
 /// Drops empty segments (`//`, a trailing `/`) and refuses `.`/`..` segments.
 fn normalize_path(uri: &Uri) -> Result<Option<Uri>, RequestError> {
     let path = uri.path();
-    let mut segments = Vec::new();
-    for segment in path.split('/').filter(|s| !s.is_empty()) {
-        let lower = segment.to_ascii_lowercase().replace("%2e", ".");
-        if lower == "." || lower == ".." {
-            return Err(RequestError::PathEncoding);
-        }
-        segments.push(segment);
+    if path.split('/').any(is_dot_segment) {
+        return Err(RequestError::PathEncoding);
     }
-    let normalized = format!("/{}", segments.join("/"));
-    if normalized == path {
+    // Nothing to drop (the usual case): no allocation.
+    let empty_inside = path.len() > 1 && path.split('/').skip(1).any(str::is_empty);
+    if path.starts_with('/') && !empty_inside {
         return Ok(None);
     }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let normalized = format!("/{}", segments.join("/"));
     let with_query = match uri.query() {
         Some(q) => format!("{normalized}?{q}"),
         None => normalized,
@@ -122,6 +122,27 @@ fn normalize_path(uri: &Uri) -> Result<Option<Uri>, RequestError> {
     Uri::from_parts(parts)
         .map(Some)
         .map_err(|_| RequestError::PathEncoding)
+}
+
+/// `.` or `..`, written plainly or with `%2e` (either case) for a dot.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        if rest[0] == b'.' {
+            rest = &rest[1..];
+        } else if rest.len() >= 3
+            && rest[0] == b'%'
+            && rest[1] == b'2'
+            && rest[2].eq_ignore_ascii_case(&b'e')
+        {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 #[derive(Serialize)]
@@ -203,10 +224,7 @@ pub async fn route(
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(template) = matched.map(|m| m.as_str().to_owned()) else {
-        return next.run(req).await;
-    };
-    let Some(meta) = table.0.get(&template) else {
+    let Some(meta) = matched.and_then(|m| table.0.get(m.as_str())) else {
         return next.run(req).await;
     };
     let method = req.method().clone();
@@ -229,7 +247,9 @@ pub async fn route(
     if response.status().is_success() {
         success_headers(&mut response, meta, &method);
     }
-    response.extensions_mut().insert(RouteLabel(template));
+    response
+        .extensions_mut()
+        .insert(RouteLabel(meta.template.clone()));
     response
 }
 
@@ -307,5 +327,17 @@ mod tests {
         assert!(norm("/v0/users/../keys").is_err());
         assert!(norm("/v0/users/%2E/keys").is_err());
         assert_eq!(norm("/v0/users/.x").unwrap(), None);
+        assert_eq!(norm("/").unwrap(), None);
+        assert!(norm("/v0/users/%2E%2e/keys").is_err());
+    }
+
+    #[test]
+    fn dot_segments_plain_or_percent_encoded() {
+        for dot in [".", "..", "%2e", "%2E", "%2e%2E", ".%2e", "%2E."] {
+            assert!(is_dot_segment(dot), "{dot}");
+        }
+        for other in ["", "...", "a", ".a", "a.", "%2", "%2f", "%2e%2e%2e", "keys"] {
+            assert!(!is_dot_segment(other), "{other}");
+        }
     }
 }
