@@ -19,7 +19,7 @@
 //! readers out meanwhile, so it waits until the server has been idle, no read and no write,
 //! for [`IDLE`].
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -105,7 +105,7 @@ impl Checkpoints {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Called for every request's database work.
+    /// Called for every read request (a write's commit already wakes the checkpointer).
     pub fn touch(&self) {
         self.activity.fetch_add(1, Ordering::Relaxed);
     }
@@ -132,18 +132,12 @@ impl Checkpoints {
         state.wanted = true;
         state.urgent = true;
         self.changed.notify_all();
-        let deadline = Instant::now() + RESTART_WAIT;
-        while state.passes < target && !state.closed {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                tracing::warn!("the WAL checkpoint is slow; writing on");
-                break;
-            }
-            state = self
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+        let (mut state, waited) = self
+            .changed
+            .wait_timeout_while(state, RESTART_WAIT, |s| s.passes < target && !s.closed)
+            .unwrap_or_else(PoisonError::into_inner);
+        if waited.timed_out() {
+            tracing::warn!("the WAL checkpoint is slow; writing on");
         }
         // This batch restarts the WAL (if no reader still needs its old frames; the next
         // pass will tell).
@@ -157,7 +151,7 @@ impl Checkpoints {
     }
 
     /// The checkpointer thread's loop; `wal` is the WAL file's path.
-    pub fn run(&self, conn: &mut SqliteConnection, wal: &PathBuf) {
+    pub fn run(&self, conn: &mut SqliteConnection, wal: &Path) {
         let mut last: Option<Instant> = None;
         loop {
             let mut state = self.lock();
@@ -180,18 +174,13 @@ impl Checkpoints {
                 return;
             }
             // Wait out the rest of the interval unless the writer is waiting.
-            if let Some(until) = last.map(|t| t + MIN_INTERVAL) {
-                while !state.urgent && !state.closed {
-                    let left = until.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    state = self
-                        .changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
+            if let Some(since) = last {
+                let left = MIN_INTERVAL.saturating_sub(since.elapsed());
+                state = self
+                    .changed
+                    .wait_timeout_while(state, left, |s| !s.urgent && !s.closed)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
             }
             state.wanted = false;
             state.urgent = false;
@@ -217,7 +206,7 @@ impl Checkpoints {
 }
 
 /// Empties a WAL file that a burst of writes left large (the writer waits meanwhile).
-fn truncate_if_grown(conn: &mut SqliteConnection, wal: &PathBuf, idle_size: u64) {
+fn truncate_if_grown(conn: &mut SqliteConnection, wal: &Path, idle_size: u64) {
     let grown = std::fs::metadata(wal).is_ok_and(|m| m.len() > idle_size);
     if grown {
         if let Err(e) = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(conn) {

@@ -108,12 +108,20 @@ pub struct Db {
 /// WAL` is set once, at open.)
 fn connect(path: &Path) -> Result<SqliteConnection, DbError> {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
-         PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB};"
-    ))
-    .map_err(|e| DbError::Setup(e.to_string()))?;
+    setup(
+        &mut conn,
+        &format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB};"
+        ),
+    )?;
     Ok(conn)
+}
+
+/// Runs set-up SQL (PRAGMAs) on `conn`.
+fn setup(conn: &mut SqliteConnection, sql: &str) -> Result<(), DbError> {
+    conn.batch_execute(sql)
+        .map_err(|e| DbError::Setup(e.to_string()))
 }
 
 /// Runs `f` atomically: in its own `BEGIN IMMEDIATE` transaction, or as a savepoint when a
@@ -189,9 +197,7 @@ impl Db {
         }
         let mut writer_conn = connect(path)?;
         // WAL is a property of the file: set once, it stays.
-        writer_conn
-            .batch_execute("PRAGMA journal_mode = WAL;")
-            .map_err(|e| DbError::Setup(e.to_string()))?;
+        setup(&mut writer_conn, "PRAGMA journal_mode = WAL;")?;
         writer_conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| DbError::Migration(e.to_string()))?;
@@ -207,9 +213,7 @@ impl Db {
         let readers = readers::Readers::start(reader_conns, &reconnect)
             .map_err(|e| DbError::Setup(format!("cannot start the reader threads: {e}")))?;
         // The checkpointer thread checkpoints, not the writer's commits (see [`checkpoint`]).
-        writer_conn
-            .batch_execute("PRAGMA wal_autocheckpoint = 0;")
-            .map_err(|e| DbError::Setup(e.to_string()))?;
+        setup(&mut writer_conn, "PRAGMA wal_autocheckpoint = 0;")?;
         let mut checkpointer_conn = connect(path)?;
         let checkpoints = Arc::new(Checkpoints::new(limits));
         let shared = checkpoints.clone();
@@ -279,7 +283,6 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.checkpoints.touch();
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn| {
             let result = conn.transaction(f);
@@ -309,9 +312,10 @@ impl Db {
 
     /// Folds the WAL back into the main file; called once at shutdown.
     pub fn checkpoint(&self) -> Result<(), DbError> {
-        connect(&self.path)?
-            .batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
-            .map_err(|e| DbError::Setup(e.to_string()))
+        setup(
+            &mut connect(&self.path)?,
+            "PRAGMA wal_checkpoint(TRUNCATE);",
+        )
     }
 }
 
@@ -340,11 +344,9 @@ mod tests {
         }
     }
 
-    fn count_rows(c: &mut SqliteConnection) -> Result<i64, TestError> {
-        Ok(
-            diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM t")
-                .get_result(c)?,
-        )
+    fn count(c: &mut SqliteConnection, table: &str) -> Result<i64, TestError> {
+        let sql = format!("SELECT count(*) FROM {table}");
+        Ok(diesel::dsl::sql::<diesel::sql_types::BigInt>(&sql).get_result(c)?)
     }
 
     /// Writes `batches` batches of 64 KiB each, one write request per batch.
@@ -406,28 +408,12 @@ mod tests {
         // Reads every 50 ms keep the server busy: the file stays.
         let started = std::time::Instant::now();
         while started.elapsed() < Duration::from_millis(900) {
-            db.run(|c| -> Result<i64, TestError> {
-                Ok(
-                    diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM blob")
-                        .get_result(c)?,
-                )
-            })
-            .await
-            .unwrap();
+            db.run(|c| count(c, "blob")).await.unwrap();
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(size(&wal) > 4 * 1024 * 1024, "emptied while busy");
         eventually("emptying the WAL", || size(&wal) == 0).await;
-        let rows = db
-            .run(|c| -> Result<i64, TestError> {
-                Ok(
-                    diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM blob")
-                        .get_result(c)?,
-                )
-            })
-            .await
-            .unwrap();
-        assert_eq!(rows, 64);
+        assert_eq!(db.run(|c| count(c, "blob")).await.unwrap(), 64);
     }
 
     /// Four clients write 16 KiB rows back to back, 500 each: the writer never goes idle,
@@ -487,7 +473,7 @@ mod tests {
         for _ in 0..reader_count() * 3 {
             let failed = db
                 .run(|c| -> Result<(), TestError> {
-                    count_rows(c)?;
+                    count(c, "t")?;
                     panic!("a read job panics mid-transaction");
                 })
                 .await;
@@ -504,7 +490,7 @@ mod tests {
         .unwrap();
         // A reader still inside its old transaction would see one row.
         for _ in 0..reader_count() * 4 {
-            assert_eq!(db.run(count_rows).await.unwrap(), 2);
+            assert_eq!(db.run(|c| count(c, "t")).await.unwrap(), 2);
         }
         assert_eq!(db.readers_state().queued, 0);
     }
