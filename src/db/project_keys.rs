@@ -1,7 +1,9 @@
 //! The `project_key` table.
 
+use diesel::dsl::{Asc, Desc};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::Bool;
 use diesel::sqlite::{Sqlite, SqliteConnection};
 
@@ -95,28 +97,28 @@ pub fn list(
             .filter(project_key::id.eq_any(ids))
             .select((QueryProjectKey::as_select(), user::uuid.nullable()))
             .into_boxed();
-        let rows = if page.desc {
-            rows.order((
-                project_key::name.desc(),
-                project_key::creation.desc(),
-                project_key::id.desc(),
-            ))
-        } else {
-            rows.order((
-                project_key::name.asc(),
-                project_key::creation.asc(),
-                project_key::id.asc(),
-            ))
-        };
-        Ok((rows.load(c)?, total))
+        Ok((sorted(rows, page.desc).load(c)?, total))
     })
 }
 
 type Keys<'a> = project_key::BoxedQuery<'a, Sqlite>;
 type Condition = Box<dyn BoxableExpression<project_key::table, Sqlite, SqlType = Bool>>;
+type Ascending = (
+    Asc<project_key::name>,
+    Asc<project_key::creation>,
+    Asc<project_key::id>,
+);
+type Descending = (
+    Desc<project_key::name>,
+    Desc<project_key::creation>,
+    Desc<project_key::id>,
+);
 
-/// `q` in list order: name, creation, id.
-fn sorted(q: Keys<'_>, desc: bool) -> Keys<'_> {
+/// `q` (keys alone, or joined) in list order: name, creation, id.
+fn sorted<Q>(q: Q, desc: bool) -> Q
+where
+    Q: OrderDsl<Ascending, Output = Q> + OrderDsl<Descending, Output = Q>,
+{
     if desc {
         q.order((
             project_key::name.desc(),
