@@ -45,12 +45,12 @@ list_path="/v0/projects/bench-project/keys"
 results="$work/results.jsonl"
 run() { # name connections auth mode path [env...]
   local name=$1 conns=$2 auth=$3 mode=$4 path=$5; shift 5
-  local line
+  local line length
   # A short unmeasured warm-up first (connections, caches, threads), as benchmarks do.
-  env BENCH_AUTH="$auth" BENCH_MODE="$mode" "$@" \
-    wrk -t2 -c"$conns" -d"$warmup" --timeout 5s -s bench/wrk.lua "$base$path" >/dev/null
-  line=$(env BENCH_AUTH="$auth" BENCH_MODE="$mode" "$@" \
-    wrk -t2 -c"$conns" -d"$duration" --timeout 5s -s bench/wrk.lua "$base$path" | grep '^BENCH ')
+  for length in "$warmup" "$duration"; do
+    line=$(env BENCH_AUTH="$auth" BENCH_MODE="$mode" "$@" \
+      wrk -t2 -c"$conns" -d"$length" --timeout 5s -s bench/wrk.lua "$base$path" | grep '^BENCH ')
+  done
   echo "{\"scenario\":\"$name\",\"connections\":$conns,${line#BENCH \{}" >>"$results"
 }
 
