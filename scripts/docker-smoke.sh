@@ -64,7 +64,10 @@ expect 200 GET /v0/projects/smoke-project "$run_key"
 
 podman restart -t 30 "$name" >/dev/null
 wait_up
-podman logs "$name" 2>&1 | grep -q "database closed cleanly" || fail "the container did not stop cleanly on SIGTERM"
+# Read the whole log first: under pipefail, `podman logs | grep -q` fails whenever grep exits
+# at its first match while podman is still writing (SIGPIPE), which made this check flaky.
+logs=$(podman logs "$name" 2>&1)
+grep -q "database closed cleanly" <<<"$logs" || fail "the container did not stop cleanly on SIGTERM"
 expect 200 GET /v0/projects/smoke-project "$run_key"
 expect 200 GET /v0/users/docker-smoke "$user_key"
 expect 200 GET /v0/projects/smoke-project/keys "$jwt"
