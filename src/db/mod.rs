@@ -459,6 +459,28 @@ mod tests {
         );
     }
 
+    /// The message of the panics that the panicking-read test provokes on purpose.
+    const EXPECTED_PANIC: &str = "a read job panics mid-transaction";
+
+    /// Keeps the reader threads' expected panics (message and backtrace) out of the test
+    /// output; every other panic still goes to the default hook.
+    fn silence_expected_panics() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let default = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+                if message != Some(EXPECTED_PANIC) {
+                    default(info);
+                }
+            }));
+        });
+    }
+
     #[tokio::test]
     async fn a_panicking_read_fails_only_its_request_and_leaves_no_stale_snapshot() {
         let dir = tempfile::tempdir().unwrap();
@@ -469,12 +491,13 @@ mod tests {
         })
         .await
         .unwrap();
+        silence_expected_panics();
         // Every reader gets to panic inside an open read transaction.
         for _ in 0..reader_count() * 3 {
             let failed = db
                 .run(|c| -> Result<(), TestError> {
                     count(c, "t")?;
-                    panic!("a read job panics mid-transaction");
+                    panic!("{}", EXPECTED_PANIC);
                 })
                 .await;
             assert!(
