@@ -103,12 +103,16 @@ fn credential_kind(headers: &HeaderMap) -> Option<CredentialKind> {
 /// Drops empty segments (`//`, a trailing `/`) and refuses `.`/`..` segments.
 fn normalize_path(uri: &Uri) -> Result<Option<Uri>, RequestError> {
     let path = uri.path();
-    if path.split('/').any(is_dot_segment) {
-        return Err(RequestError::PathEncoding);
+    // One pass over the segments: reject dot segments, note any empty one after the first.
+    let mut empty_inside = false;
+    for (i, segment) in path.as_bytes().split(|&b| b == b'/').enumerate() {
+        if is_dot_segment(segment) {
+            return Err(RequestError::PathEncoding);
+        }
+        empty_inside |= i > 0 && segment.is_empty();
     }
-    // Nothing to drop (the usual case): no allocation.
-    let empty_inside = path.len() > 1 && path.split('/').skip(1).any(str::is_empty);
-    if path.starts_with('/') && !empty_inside {
+    // Nothing to drop (the usual case): no allocation. A lone "/" has nothing to drop.
+    if path.starts_with('/') && (!empty_inside || path.len() == 1) {
         return Ok(None);
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -125,8 +129,8 @@ fn normalize_path(uri: &Uri) -> Result<Option<Uri>, RequestError> {
 }
 
 /// `.` or `..`, written plainly or with `%2e` (either case) for a dot.
-fn is_dot_segment(segment: &str) -> bool {
-    let mut rest = segment.as_bytes();
+fn is_dot_segment(segment: &[u8]) -> bool {
+    let mut rest = segment;
     let mut dots = 0;
     while !rest.is_empty() {
         if rest[0] == b'.' {
@@ -334,10 +338,10 @@ mod tests {
     #[test]
     fn dot_segments_plain_or_percent_encoded() {
         for dot in [".", "..", "%2e", "%2E", "%2e%2E", ".%2e", "%2E."] {
-            assert!(is_dot_segment(dot), "{dot}");
+            assert!(is_dot_segment(dot.as_bytes()), "{dot}");
         }
         for other in ["", "...", "a", ".a", "a.", "%2", "%2f", "%2e%2e%2e", "keys"] {
-            assert!(!is_dot_segment(other), "{other}");
+            assert!(!is_dot_segment(other.as_bytes()), "{other}");
         }
     }
 }

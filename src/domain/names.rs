@@ -112,9 +112,19 @@ string_newtype!(
     "JWT (JSON Web Token)"
 );
 
-/// The slug rule: `slug == slugify(slug)` and at most 64 bytes.
+/// The slug rule: `slug == slugify(slug)` and at most 64 bytes, i.e. runs of lowercase ASCII
+/// letters and digits joined by single hyphens. Checked without building the slug: every
+/// request with a slug in its path runs this.
 pub fn is_valid_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_LEN && slugify(s) == s
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_LEN
+        && bytes.split(|&b| b == b'-').all(|run| {
+            !run.is_empty()
+                && run
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Turns any text into a slug: lowercase ASCII alphanumeric runs joined by single hyphens.
@@ -200,9 +210,36 @@ mod tests {
         assert!(!is_valid_slug("-a"));
         assert!(!is_valid_slug("Not_A_Slug"));
         assert_eq!(slugify("Alice Admin"), "alice-admin");
+        assert!(!is_valid_slug(""));
+        assert!(!is_valid_slug("a-"));
+        assert!(!is_valid_slug(&"a".repeat(65)));
         assert_eq!(slug_from_name("!!!").as_str(), "user");
         let long = Slug::parse(&"a".repeat(64)).unwrap();
         assert_eq!(slug_with_suffix(&long, "xyz").as_str().len(), 64);
+    }
+
+    #[test]
+    fn the_slug_check_agrees_with_slugify_on_every_short_string() {
+        // Every string of up to five characters over an alphabet with each kind of
+        // character the rule treats differently (lowercase, uppercase, digit, hyphen,
+        // other ASCII, non-ASCII).
+        let alphabet = ['a', 'Z', '7', '-', '_', ' ', 'é'];
+        let mut strings = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for s in &strings {
+                for c in alphabet {
+                    let mut t = s.clone();
+                    t.push(c);
+                    assert_eq!(is_valid_slug(&t), slugify(&t) == t, "{t:?}");
+                    checked += 1;
+                    longer.push(t);
+                }
+            }
+            strings = longer;
+        }
+        assert_eq!(checked, 7 + 49 + 343 + 2401 + 16807);
     }
 
     #[test]
