@@ -101,7 +101,7 @@ pub struct Db {
     marks: Arc<marks::PageMarks>,
     checkpoints: Arc<Checkpoints>,
     writer: mpsc::Sender<Job>,
-    path: PathBuf,
+    path: Arc<Path>,
 }
 
 /// Opens a connection to `path` with the PRAGMAs every connection gets. (`journal_mode =
@@ -239,7 +239,7 @@ impl Db {
             marks: Arc::default(),
             checkpoints,
             writer,
-            path: path.to_owned(),
+            path: Arc::from(path),
         })
     }
 
