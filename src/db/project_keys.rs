@@ -172,25 +172,18 @@ fn maintained_count(
     project_id: i32,
     revoked: bool,
 ) -> QueryResult<(i64, Option<i64>)> {
-    let counts = keyward_project_key_count::table.find(project_id);
-    let count = if revoked {
-        counts
-            .select((
-                keyward_project_key_count::revoked,
-                keyward_project_key_count::version,
-            ))
-            .first::<(i64, i64)>(conn)
-    } else {
-        counts
-            .select((
-                keyward_project_key_count::live,
-                keyward_project_key_count::version,
-            ))
-            .first::<(i64, i64)>(conn)
-    };
-    Ok(count
-        .optional()?
-        .map_or((0, None), |(count, version)| (count, Some(version))))
+    let row = keyward_project_key_count::table
+        .find(project_id)
+        .select((
+            keyward_project_key_count::live,
+            keyward_project_key_count::revoked,
+            keyward_project_key_count::version,
+        ))
+        .first::<(i64, i64, i64)>(conn)
+        .optional()?;
+    Ok(row.map_or((0, None), |(live, revoked_keys, version)| {
+        (if revoked { revoked_keys } else { live }, Some(version))
+    }))
 }
 
 /// One key of a project, revoked or not.
