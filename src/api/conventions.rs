@@ -31,13 +31,12 @@ pub struct RouteMeta {
     /// In Bencher's order: GET, POST, PUT, PATCH, DELETE.
     pub methods: Vec<Method>,
     pub auth: bool,
-    /// The template itself, shared with each response's [`RouteLabel`].
-    pub template: Arc<str>,
 }
 
-/// Route template (as `MatchedPath` shows it) → its metadata.
+/// Route template (as `MatchedPath` shows it) → its metadata. The key is shared with each
+/// response's [`RouteLabel`], not copied.
 #[derive(Clone, Debug, Default)]
-pub struct RouteTable(pub HashMap<String, RouteMeta>);
+pub struct RouteTable(pub HashMap<Arc<str>, RouteMeta>);
 
 /// Which route answered, for the request log.
 #[derive(Clone, Debug)]
@@ -228,7 +227,7 @@ pub async fn route(
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(meta) = matched.and_then(|m| table.0.get(m.as_str())) else {
+    let Some((template, meta)) = matched.and_then(|m| table.0.get_key_value(m.as_str())) else {
         return next.run(req).await;
     };
     let method = req.method().clone();
@@ -253,7 +252,7 @@ pub async fn route(
     }
     response
         .extensions_mut()
-        .insert(RouteLabel(meta.template.clone()));
+        .insert(RouteLabel(template.clone()));
     response
 }
 

@@ -157,14 +157,9 @@ fn route_table(spec: &utoipa::openapi::OpenApi) -> RouteTable {
             .iter()
             .filter_map(|(_, op)| op.as_ref())
             .any(|op| op.security.as_ref().is_some_and(|s| !s.is_empty()));
-        table.0.insert(
-            path.clone(),
-            RouteMeta {
-                methods,
-                auth,
-                template: Arc::from(path.as_str()),
-            },
-        );
+        table
+            .0
+            .insert(Arc::from(path.as_str()), RouteMeta { methods, auth });
     }
     table
 }
