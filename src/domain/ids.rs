@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, de};
 use uuid::Uuid;
 
-use super::names::{Slug, is_valid_slug};
+use super::names::Slug;
 
 /// A `{project}`, `{user}` or `{organization}` path segment: a UUID (any form the `uuid`
 /// crate reads) or else a slug.
@@ -20,10 +20,8 @@ impl ResourceId {
     pub fn parse(s: &str) -> Option<Self> {
         if let Ok(uuid) = Uuid::try_parse(s) {
             Some(Self::Uuid(uuid))
-        } else if is_valid_slug(s) {
-            Slug::parse(s).ok().map(Self::Slug)
         } else {
-            None
+            Slug::parse(s).ok().map(Self::Slug)
         }
     }
 
