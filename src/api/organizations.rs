@@ -365,7 +365,7 @@ fn member_json((user, role, created, modified): Member) -> JsonMember {
     }
 }
 
-/// An organization row as JSON; `claimed` maps organization ids to their claim time.
+/// An organization row as JSON; `claimed` is when it was claimed, if it was.
 pub fn to_json(row: QueryOrganization, claimed: Option<i64>) -> JsonOrganization {
     let QueryOrganization {
         id: _,
