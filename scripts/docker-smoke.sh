@@ -11,6 +11,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=${CONTAINER_TOOL:-../shared/tools/container.sh}
+# A local clone made elsewhere (e.g. under /tmp) has no shared/ beside it: use the one beside
+# the repository it was cloned from.
+if [ -z "${CONTAINER_TOOL:-}" ] && [ ! -f "$tool" ]; then
+  origin=$(git config --get remote.origin.url || true)
+  if [ -n "$origin" ] && [ -f "$origin/../shared/tools/container.sh" ]; then
+    tool="$origin/../shared/tools/container.sh"
+  fi
+fi
+[ -f "$tool" ] || { echo "docker smoke: no container tool at $tool (set CONTAINER_TOOL)" >&2; exit 1; }
 tag=localhost/keyward:smoke
 name=keyward-smoke-$$
 volume=keyward-smoke-$$
