@@ -230,7 +230,7 @@ pub fn list_user_keys(
             time(key.creation),
             time(key.expiration),
             revoked,
-            key.name
+            crate::domain::names::escape_control(&key.name)
         )?;
     }
     Ok(())
@@ -249,12 +249,20 @@ pub fn backup(
             to.display()
         )));
     }
+    // The copy holds the signing secret and every key hash: it is made private before
+    // SQLite writes into it (VACUUM INTO fills an empty file).
+    crate::db::create_private_file(to)
+        .map_err(|e| AdminError::Invalid(format!("cannot create {}: {e}", to.display())))?;
     let target = to.to_string_lossy().replace('\'', "''");
-    state.db.run_sync(|c| -> Result<(), AdminError> {
+    let copied = state.db.run_sync(|c| -> Result<(), AdminError> {
         use diesel::connection::SimpleConnection;
         c.batch_execute(&format!("VACUUM INTO '{target}'"))?;
         Ok(())
-    })?;
+    });
+    if copied.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    copied?;
     writeln!(
         out,
         "backed up {} to {}",

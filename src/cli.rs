@@ -37,7 +37,9 @@ struct Settings {
     /// JWT issuer [default: the console URL with a trailing slash]
     #[arg(long, env = "KEYWARD_ISSUER", global = true)]
     issuer: Option<String>,
-    /// JWT signing secret [default: generated on first start and kept in the database]
+    /// JWT signing secret, at least 32 bytes; visible in the process list, so prefer
+    /// KEYWARD_SECRET_KEY or --secret-key-file [default: generated on first start and kept
+    /// in the database]
     #[arg(
         long,
         env = "KEYWARD_SECRET_KEY",
@@ -45,6 +47,28 @@ struct Settings {
         global = true
     )]
     secret_key: Option<String>,
+    /// A file holding the JWT signing secret (one line; a trailing newline is dropped)
+    #[arg(
+        long,
+        env = "KEYWARD_SECRET_KEY_FILE",
+        global = true,
+        conflicts_with = "secret_key"
+    )]
+    secret_key_file: Option<PathBuf>,
+    /// The most client connections served at once; more wait to be accepted [default: 2048]
+    #[arg(long, env = "KEYWARD_MAX_CONNECTIONS", global = true)]
+    max_connections: Option<usize>,
+    /// Failed authentications a client address may have per minute before its requests
+    /// are answered 429; 0 turns the limit off [default: 30]
+    #[arg(long, env = "KEYWARD_AUTH_FAILURES_PER_MINUTE", global = true)]
+    auth_failures_per_minute: Option<u32>,
+    /// Emails (signup, login, invitation) a client address may ask for per hour; 0 turns
+    /// the limit off [default: 20]
+    #[arg(long, env = "KEYWARD_EMAILS_PER_HOUR", global = true)]
+    emails_per_hour: Option<u32>,
+    /// Seconds an organization invitation can be redeemed [default: 604800, 7 days]
+    #[arg(long, env = "KEYWARD_INVITE_TTL", global = true)]
+    invite_ttl: Option<u32>,
     /// Largest accepted request body, in bytes [default: 4194304]
     #[arg(long, env = "KEYWARD_REQUEST_BODY_MAX_BYTES", global = true)]
     request_body_max_bytes: Option<u64>,
@@ -244,18 +268,27 @@ pub fn main() -> ExitCode {
 }
 
 fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::ConfigError> {
+    let secret_key = match (s.secret_key, &s.secret_key_file) {
+        (Some(secret), _) => Some(Secret::new(secret)),
+        (None, Some(path)) => Some(crate::config::read_secret_file(path)?),
+        (None, None) => None,
+    };
     Config::resolve(
         Overrides {
             bind: s.bind,
             db,
             console_url: s.console_url,
             issuer: s.issuer,
-            secret_key: s.secret_key.map(Secret::new),
+            secret_key,
             body_limit: s.request_body_max_bytes,
             log_level: s.log_level,
             header_timeout_secs: s.header_timeout,
             request_timeout_secs: s.request_timeout,
             metrics: s.metrics,
+            max_connections: s.max_connections,
+            auth_failures_per_minute: s.auth_failures_per_minute,
+            emails_per_hour: s.emails_per_hour,
+            invite_ttl_secs: s.invite_ttl,
             smtp: None,
         },
         s.bencher_config,

@@ -74,6 +74,10 @@ pub struct Overrides {
     pub header_timeout_secs: Option<u64>,
     pub request_timeout_secs: Option<u64>,
     pub metrics: bool,
+    pub max_connections: Option<usize>,
+    pub auth_failures_per_minute: Option<u32>,
+    pub emails_per_hour: Option<u32>,
+    pub invite_ttl_secs: Option<u32>,
     pub smtp: Option<SmtpConfig>,
 }
 
@@ -95,6 +99,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Serve `GET /metrics`.
     pub metrics: bool,
+    /// The most connections served at once.
+    pub max_connections: usize,
+    /// Failed authentications a client address may have per minute (0: no limit).
+    pub auth_failures_per_minute: u32,
+    /// Emails (signup, login, invitation) a client address may ask for per hour (0: no limit).
+    pub emails_per_hour: u32,
+    /// How long an organization invitation can be redeemed, in seconds.
+    pub invite_ttl: u32,
     /// Send email through this server; `None`: emails go to the log.
     pub smtp: Option<SmtpConfig>,
     /// Parts of a Bencher config that Keyward does not use (logged once at start).
@@ -107,6 +119,95 @@ pub struct Config {
 pub struct ConfigError {
     pub setting: String,
     pub reason: String,
+}
+
+/// The shortest signing secret accepted: an HMAC-SHA256 key shorter than its 32-byte output
+/// is the weak point of every token signed with it.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Connections served at once unless configured: far above what a credential server's
+/// clients keep open, and within the descriptor limit the server raises itself to at start.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2_048;
+
+/// Failed authentications per minute a client address may have unless configured.
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
+
+/// How long an invitation can be redeemed unless configured: 7 days.
+pub const DEFAULT_INVITE_TTL_SECS: u32 = 7 * 24 * 60 * 60;
+
+/// Emails per hour a client address may ask for unless configured.
+pub const DEFAULT_EMAILS_PER_HOUR: u32 = 20;
+
+/// Reads a signing secret from a file (as Docker and systemd secrets provide it): its first
+/// line, without the line break.
+pub fn read_secret_file(path: &std::path::Path) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(
+            "secret key file",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let secret = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
+    if secret.is_empty() {
+        return Err(bad(
+            "secret key file",
+            format!("{} is empty", path.display()),
+        ));
+    }
+    Ok(Secret::new(secret.to_owned()))
+}
+
+/// Bencher's config, from inline JSON or else from a file: the settings it gives and the
+/// parts of it that Keyward does not use.
+fn read_bencher_config(
+    json: Option<String>,
+    path: Option<PathBuf>,
+) -> Result<(Overrides, Vec<String>), ConfigError> {
+    match (json, path) {
+        (Some(json), _) => parse_bencher_config(&json, "BENCHER_CONFIG"),
+        (None, Some(path)) => {
+            let json = std::fs::read_to_string(&path).map_err(|e| {
+                bad(
+                    "BENCHER_CONFIG_PATH",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            parse_bencher_config(&json, "BENCHER_CONFIG_PATH")
+        }
+        (None, None) => Ok((Overrides::default(), Vec::new())),
+    }
+}
+
+/// A setting that must be at least 1, or its default.
+fn positive<T: Default + PartialEq>(
+    given: Option<T>,
+    default: T,
+    name: &str,
+) -> Result<T, ConfigError> {
+    match given {
+        Some(n) if n == T::default() => Err(bad(name, "must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+/// Refuses a signing secret too short to be safe, without repeating it.
+fn check_secret(secret: Option<&Secret>) -> Result<(), ConfigError> {
+    match secret {
+        Some(secret) if secret.0.len() < MIN_SECRET_BYTES => Err(bad(
+            "secret key",
+            format!(
+                "must be at least {MIN_SECRET_BYTES} bytes (this one has {}); \
+                 `openssl rand -hex 32` makes a good one",
+                secret.0.len()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
@@ -123,19 +224,7 @@ impl Config {
         bencher_config: Option<String>,
         bencher_config_path: Option<PathBuf>,
     ) -> Result<Self, ConfigError> {
-        let (from_file, ignored) = match (bencher_config, bencher_config_path) {
-            (Some(json), _) => parse_bencher_config(&json, "BENCHER_CONFIG")?,
-            (None, Some(path)) => {
-                let json = std::fs::read_to_string(&path).map_err(|e| {
-                    bad(
-                        "BENCHER_CONFIG_PATH",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                parse_bencher_config(&json, "BENCHER_CONFIG_PATH")?
-            }
-            (None, None) => (Overrides::default(), Vec::new()),
-        };
+        let (from_file, ignored) = read_bencher_config(bencher_config, bencher_config_path)?;
         let bind_text = given
             .bind
             .or(from_file.bind)
@@ -161,9 +250,12 @@ impl Config {
             return Err(bad("issuer", "must not be empty"));
         }
         let secret_key = given.secret_key.or(from_file.secret_key);
-        if secret_key.as_ref().is_some_and(|s| s.0.is_empty()) {
-            return Err(bad("secret key", "must not be empty"));
-        }
+        check_secret(secret_key.as_ref())?;
+        let max_connections = positive(
+            given.max_connections,
+            DEFAULT_MAX_CONNECTIONS,
+            "max connections",
+        )?;
         let body_limit =
             given
                 .body_limit
@@ -212,6 +304,12 @@ impl Config {
             header_timeout,
             request_timeout,
             metrics: given.metrics,
+            max_connections,
+            auth_failures_per_minute: given
+                .auth_failures_per_minute
+                .unwrap_or(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+            emails_per_hour: given.emails_per_hour.unwrap_or(DEFAULT_EMAILS_PER_HOUR),
+            invite_ttl: positive(given.invite_ttl_secs, DEFAULT_INVITE_TTL_SECS, "invite TTL")?,
             smtp: given.smtp.or(from_file.smtp),
             ignored,
         })
@@ -275,8 +373,8 @@ fn parse_bencher_config(json: &str, source: &str) -> Result<(Overrides, Vec<Stri
         log_level: text("logging.log.stderr_terminal.level")?,
         header_timeout_secs: None,
         request_timeout_secs: None,
-        metrics: false,
         smtp: parse_smtp(&root)?,
+        ..Overrides::default()
     };
     let mut ignored = Vec::new();
     collect_unknown(&root, "", &mut ignored);
@@ -364,7 +462,7 @@ mod tests {
     fn bencher_config_fills_gaps_and_names_what_it_ignores() {
         let json = r#"{
             "console": {"url": "https://bench.example.com"},
-            "security": {"issuer": "iss", "secret_key": "s3cret"},
+            "security": {"issuer": "iss", "secret_key": "s3cret-s3cret-s3cret-s3cret-s3cret"},
             "server": {"bind_address": "0.0.0.0:6610", "request_body_max_bytes": 1024,
                        "tls": {"type": "as_file"}},
             "logging": {"name": "Bencher API", "log": {"stderr_terminal": {"level": "debug"}}},
@@ -379,7 +477,10 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:9", "flags win over the file");
         assert_eq!(c.console_url.as_str(), "https://bench.example.com");
         assert_eq!(c.issuer(), "iss");
-        assert_eq!(c.secret_key.unwrap().expose(), "s3cret");
+        assert_eq!(
+            c.secret_key.unwrap().expose(),
+            "s3cret-s3cret-s3cret-s3cret-s3cret"
+        );
         assert_eq!(c.body_limit, 1024);
         assert_eq!(c.log_level, "debug");
         assert_eq!(c.db_path, PathBuf::from("/tmp/b.db"));

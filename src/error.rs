@@ -136,12 +136,22 @@ pub enum Forbidden {
     },
     #[error("{0}")]
     AdminOnly(&'static str),
+    #[error("Only server admins may delete for good (hard=true).")]
+    HardDeleteAdminOnly,
     #[error(
         "You must agree to the Bencher Terms of Use (https://bencher.dev/legal/terms-of-use), Privacy Policy (https://bencher.dev/legal/privacy), and License Agreement (https://bencher.dev/legal/license)"
     )]
     TermsNotAccepted,
     #[error("{0}")]
     Invitation(&'static str),
+    #[error(
+        "Changing an email address needs a session token: authenticate with a JWT (user session token), not an API key or API token."
+    )]
+    EmailNeedsSession,
+    #[error(
+        "A user API key cannot read API tokens, which would hand it their JWTs. Authenticate with a JWT (user session token) instead."
+    )]
+    UserKeyCannotReadTokens,
 }
 
 fn user_key_only_message(action: KeyAction) -> &'static str {
@@ -154,6 +164,28 @@ fn user_key_only_message(action: KeyAction) -> &'static str {
         }
         KeyAction::Revoke => {
             "A user API key can only revoke itself. Authenticate with a JWT (user session token) to revoke other keys."
+        }
+    }
+}
+
+/// A client address that spent one of its budgets (429, with `Retry-After`).
+#[derive(Debug, thiserror::Error)]
+pub enum TooMany {
+    #[error(
+        "Too many failed authentication attempts from this address. Try again in {retry_after} seconds."
+    )]
+    AuthFailures { retry_after: u64 },
+    #[error(
+        "Too many emails requested from this address (signup, login or invitation). Try again in {retry_after} seconds."
+    )]
+    Emails { retry_after: u64 },
+}
+
+impl TooMany {
+    /// Seconds until the budget is renewed.
+    pub fn retry_after(&self) -> u64 {
+        match self {
+            Self::AuthFailures { retry_after } | Self::Emails { retry_after } => *retry_after,
         }
     }
 }
@@ -187,6 +219,11 @@ pub enum ApiError {
     AlreadyRevoked(&'static str),
     #[error("TTL must be greater than zero")]
     TtlZero,
+    #[error(transparent)]
+    TooMany(#[from] TooMany),
+    /// A well-formed request for something this server does not do.
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("database unavailable: {0}")]
@@ -260,7 +297,7 @@ impl ApiError {
             }
             Self::Request(RequestError::MethodNotAllowed) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Request(RequestError::Timeout) => StatusCode::REQUEST_TIMEOUT,
-            Self::Request(_) | Self::TtlZero => StatusCode::BAD_REQUEST,
+            Self::Request(_) | Self::TtlZero | Self::Unsupported(_) => StatusCode::BAD_REQUEST,
             Self::Auth(e) => match e {
                 AuthError::MissingHeader
                 | AuthError::InvalidHeader(_)
@@ -276,6 +313,7 @@ impl ApiError {
                 AuthError::Locked(_) => StatusCode::FORBIDDEN,
             },
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } | Self::AlreadyRevoked(_) => StatusCode::CONFLICT,
             Self::Database(diesel::result::Error::DatabaseError(kind, info))
                 if is_busy(*kind, info.message()) =>
@@ -328,11 +366,20 @@ impl IntoResponse for ApiError {
             (self.to_string(), None)
         };
         let mut response = status.into_response();
+        if let Self::TooMany(too_many) = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(too_many.retry_after()),
+            );
+        }
         response.extensions_mut().insert(ErrorReport {
             message,
             error_code,
             cors: self.made_by_bencher(),
-            auth_failure: matches!(self, Self::Auth(_)),
+            auth_failure: matches!(
+                self,
+                Self::Auth(_) | Self::TooMany(TooMany::AuthFailures { .. })
+            ),
         });
         response
     }

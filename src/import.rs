@@ -74,7 +74,11 @@ impl Report {
             );
         }
         if let Some(issuer) = &self.adopted_issuer {
-            let _ = writeln!(s, "adopted Bencher's JWT issuer: {issuer}");
+            let _ = writeln!(
+                s,
+                "adopted Bencher's JWT issuer: {}",
+                crate::domain::names::escape_control(issuer)
+            );
         }
         if self.dry_run {
             let _ = writeln!(s, "dry run: nothing was changed");

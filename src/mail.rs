@@ -11,6 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::SmtpConfig;
+use crate::domain::names::escape_control;
 
 /// One email.
 #[derive(Clone, Debug)]
@@ -79,7 +80,7 @@ impl Mailer {
     pub fn send(&self, message: &Message) {
         match self {
             Self::Log => tracing::info!(
-                "To: {} <{}>>\nSubject: {}\nBody: \n{}",
+                "To: {} <{}>\nSubject: {}\nBody: \n{}",
                 message.to_name,
                 message.to_email,
                 message.subject,
@@ -123,8 +124,15 @@ pub fn invitation(
     inviter: &str,
     organization: &str,
 ) -> Message {
+    // Names come from users and may hold line breaks or terminal escapes; the email also
+    // goes to the log, where a raw line break could forge a line of its own.
+    let (name, inviter, organization) = (
+        escape_control(name),
+        escape_control(inviter),
+        escape_control(organization),
+    );
     Message {
-        to_name: name.to_owned(),
+        to_name: name.clone().into_owned(),
         to_email: email.to_owned(),
         subject: format!("Invitation to join {organization}"),
         body: format!(
@@ -136,8 +144,24 @@ pub fn invitation(
     }
 }
 
+/// The notice the old address gets when a user's email changes.
+pub fn email_changed(name: &str, old_email: &str, new_email: &str, console: &str) -> Message {
+    Message {
+        to_name: name.to_owned(),
+        to_email: old_email.to_owned(),
+        subject: "Your Bencher email address was changed".to_owned(),
+        body: format!(
+            "Ahoy {name},\nThe email address of your account was changed from {old_email} to {new_email}.\n\
+             From now on, login tokens go to the new address. If you did not make this change, \
+             contact your server's administrator at once.\n\n{}",
+            footer(console)
+        ),
+    }
+}
+
 /// The notice every admin gets when someone new signs up.
 pub fn new_user(admin_name: &str, admin_email: &str, console: &str, who: &str) -> Message {
+    let who = escape_control(who);
     Message {
         to_name: admin_name.to_owned(),
         to_email: admin_email.to_owned(),

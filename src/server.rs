@@ -10,6 +10,7 @@ use hyper_util::service::TowerToHyperService;
 use rand::Rng;
 use tokio::net::TcpListener;
 
+use crate::api::limits::{Budget, ClientAddr, ClientLimits};
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, ConfigError, Secret};
 use crate::db::{Db, DbError};
@@ -68,6 +69,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
             console_url: config.console_url.clone(),
             body_limit: config.body_limit,
             request_timeout: config.request_timeout,
+            invite_ttl: config.invite_ttl,
         }),
         mailer: match &config.smtp {
             Some(smtp) => Mailer::smtp(smtp).map_err(|reason| {
@@ -78,6 +80,16 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
             })?,
             None => Mailer::Log,
         },
+        limits: Arc::new(ClientLimits::new(
+            Budget {
+                per_window: config.auth_failures_per_minute,
+                window: chrono::TimeDelta::minutes(1),
+            },
+            Budget {
+                per_window: config.emails_per_hour,
+                window: chrono::TimeDelta::hours(1),
+            },
+        )),
         metrics: config
             .metrics
             .then(|| Arc::new(crate::api::metrics::Metrics::default())),
@@ -136,23 +148,58 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr()?;
+    raise_descriptor_limit(config.max_connections);
     tracing::info!(database = %config.db_path.display(), "listening on http://{addr}");
-    serve(listener, crate::app(state), config.header_timeout).await;
+    let limits = Limits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+    };
+    serve(listener, crate::app(state), limits).await;
     tracing::info!("stopped accepting; in-flight requests finished");
     db.checkpoint()?;
     tracing::info!("database closed cleanly");
     Ok(())
 }
 
-/// Accepts connections until a shutdown signal, then waits for open ones to finish.
-async fn serve(listener: TcpListener, app: axum::Router, header_timeout: std::time::Duration) {
+/// Raises the soft limit on open files to the hard one, so that the connection cap (and
+/// not the descriptor limit) is what a flood of idle sockets runs into.
+fn raise_descriptor_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + 64 => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is below the connection cap; raise it or lower --max-connections"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
+}
+
+/// What bounds each connection.
+struct Limits {
+    header_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
+/// Accepts connections until a shutdown signal, then waits for open ones to finish. At most
+/// `max_connections` are served at once: past that, new ones wait in the listen backlog
+/// until one closes.
+async fn serve(listener: TcpListener, app: axum::Router, limits: Limits) {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let signal = shutdown_signal();
     tokio::pin!(signal);
     loop {
-        let stream = tokio::select! {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut signal => break,
+        };
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -163,16 +210,25 @@ async fn serve(listener: TcpListener, app: axum::Router, header_timeout: std::ti
             () = &mut signal => break,
         };
         let _ = stream.set_nodelay(true);
+        let client = ClientAddr(peer.ip().to_canonical());
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(client);
+                req
+            },
+        );
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
+            .header_read_timeout(limits.header_timeout)
             .max_buf_size(MAX_HEADER_BYTES)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);

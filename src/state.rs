@@ -17,6 +17,8 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub mailer: Mailer,
+    /// Per-client-address budgets (failed authentications, emails).
+    pub limits: Arc<crate::api::limits::ClientLimits>,
     /// Request and authentication counters; `None` unless metrics are enabled.
     pub metrics: Option<Arc<crate::api::metrics::Metrics>>,
 }
@@ -30,6 +32,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// How long a request may take, body included, before it is answered 408.
     pub request_timeout: std::time::Duration,
+    /// How long an organization invitation can be redeemed, in seconds.
+    pub invite_ttl: u32,
 }
 
 /// The time source. Handlers read it instead of the system clock so tests can move it.

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use diesel::sqlite::SqliteConnection;
 
 use super::extract::Json;
-use crate::auth::jwt::{AUTH_TTL, Audience, CLIENT_TTL, Claims, JwtKeys};
+use super::limits::Client;
+use crate::auth::jwt::{AUTH_TTL, Audience, CLIENT_TTL, Claims};
 use crate::auth::{BearerToken, authenticate};
 use crate::db;
 use crate::db::rows::{InsertOrganization, InsertOrganizationRole, InsertUser, QueryUser};
@@ -29,21 +30,22 @@ use crate::state::AppState;
     responses((status = 202, description = "Confirmation sent", body = JsonAuthAck)))]
 pub async fn auth_signup_post(
     State(state): State<AppState>,
+    client: Client,
     Json(body): Json<JsonSignup>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     if !body.i_agree {
         return Err(Forbidden::TermsNotAccepted.into());
     }
     let now = state.clock.now();
-    let jwt = state.jwt.clone();
+    state.limits.spend_email(&client, now)?;
+    let invite = body
+        .invite
+        .as_ref()
+        .map(|t| verify_invite(&state, t, body.email.as_str()))
+        .transpose()?;
     let (user, admins) = state
         .db
         .write(move |c| {
-            let invite = body
-                .invite
-                .as_ref()
-                .map(|t| verify_invite(&jwt, t, now))
-                .transpose()?;
             let account = NewAccount {
                 name: body.name,
                 slug: body.slug,
@@ -79,10 +81,16 @@ pub async fn auth_signup_post(
     responses((status = 202, description = "Confirmation sent", body = JsonAuthAck)))]
 pub async fn auth_login_post(
     State(state): State<AppState>,
+    client: Client,
     Json(body): Json<JsonLogin>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     let now = state.clock.now();
-    let jwt = state.jwt.clone();
+    state.limits.spend_email(&client, now)?;
+    // Checked after the user is found, so an unknown email is a 404 whatever the invitation.
+    let invite = body
+        .invite
+        .as_ref()
+        .map(|t| verify_invite(&state, t, body.email.as_str()));
     let user = state
         .db
         .write(move |c| {
@@ -90,9 +98,8 @@ pub async fn auth_login_post(
             if user.locked {
                 return Err(ApiError::from(AuthError::Locked(uuid_from_db(&user.uuid))));
             }
-            if let Some(invite) = &body.invite {
-                let claims = verify_invite(&jwt, invite, now)?;
-                join_invited(c, &user, &claims, now.timestamp())?;
+            if let Some(invite) = invite {
+                join_invited(c, &user, &invite?, now.timestamp())?;
             }
             Ok(user)
         })
@@ -143,18 +150,15 @@ pub async fn auth_accept_post(
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     let now = state.clock.now();
     let jwt = state.jwt.clone();
+    let invite = verify_invite(&state, &body.invite, "");
     let email = state
         .db
         .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
-            let claims = verify_invite(&jwt, &body.invite, now)?;
-            if !claims.sub.eq_ignore_ascii_case(&caller.user.email) {
-                return Err(ApiError::from(Forbidden::Invitation(
-                    "This invitation was sent to another email address.",
-                )));
-            }
-            join_invited(c, &caller.user, &claims, now.timestamp())?;
-            Ok(caller.user.email)
+            let invite = invite?;
+            invite.check_email(&caller.user.email)?;
+            join_invited(c, &caller.user, &invite, now.timestamp())?;
+            Ok::<_, ApiError>(caller.user.email)
         })
         .await?;
     Ok(ack(email))
@@ -175,18 +179,49 @@ fn user_by_email(c: &mut SqliteConnection, email: &Email) -> Result<QueryUser, A
         .ok_or_else(|| ApiError::not_found(Resource::User, format!("Email({:?})", email.as_str())))
 }
 
-fn verify_invite(
-    jwt: &JwtKeys,
-    token: &Jwt,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Claims, ApiError> {
-    let claims = jwt
+/// A verified invitation: what it grants, and the hash that marks it used.
+pub struct Invitation {
+    claims: Claims,
+    token_hash: String,
+}
+
+impl Invitation {
+    /// An invitation works only for the address it was sent to.
+    fn check_email(&self, email: &str) -> Result<(), ApiError> {
+        if self.claims.sub.eq_ignore_ascii_case(email) {
+            Ok(())
+        } else {
+            Err(Forbidden::Invitation("This invitation was sent to another email address.").into())
+        }
+    }
+}
+
+/// Verifies an invitation token: signature, audience and an organization claim, no older
+/// than the invitation lifetime (whatever expiry it carries: invitations made before they
+/// expired are held to it too), and sent to `email` (unless `email` is empty: the caller
+/// checks it against the authenticated user).
+fn verify_invite(state: &AppState, token: &Jwt, email: &str) -> Result<Invitation, ApiError> {
+    let now = state.clock.now();
+    let claims = state
+        .jwt
         .verify(token.as_str(), &[Audience::Invite], now)
         .map_err(AuthError::BadConfirmation)?;
     if claims.org.is_none() {
         return Err(Forbidden::Invitation("This invitation names no organization.").into());
     }
-    Ok(claims)
+    if now.timestamp() - claims.iat > i64::from(state.settings.invite_ttl) {
+        return Err(Forbidden::Invitation("This invitation has expired.").into());
+    }
+    let invitation = Invitation {
+        claims,
+        token_hash: crate::auth::api_key::KeyHash::of(token.as_str())
+            .as_str()
+            .to_owned(),
+    };
+    if !email.is_empty() {
+        invitation.check_email(email)?;
+    }
+    Ok(invitation)
 }
 
 fn send_confirmation(state: &AppState, user: &QueryUser, login: bool) -> Result<(), ApiError> {
@@ -219,7 +254,7 @@ pub struct NewAccount {
     /// `None`: admin only if this is the first user.
     pub admin: Option<bool>,
     /// An accepted invitation: join its organization instead of getting a personal one.
-    pub invite: Option<Claims>,
+    pub invite: Option<Invitation>,
 }
 
 /// Creates a user with a personal organization (or the invited one), in one transaction.
@@ -329,15 +364,18 @@ fn personal_organization(
 fn join_invited(
     c: &mut SqliteConnection,
     user: &QueryUser,
-    claims: &Claims,
+    invite: &Invitation,
     now: i64,
 ) -> Result<(), ApiError> {
-    let Some(org_claim) = &claims.org else {
+    let Some(org_claim) = &invite.claims.org else {
         return Ok(());
     };
     let id = crate::domain::ids::ResourceId::Uuid(org_claim.uuid);
     let org = db::organizations::find(c, &id)?
         .ok_or_else(|| ApiError::not_found(Resource::Organization, id.describe("Organization")))?;
+    if !db::organizations::redeem_invitation(c, &invite.token_hash, user.id, now)? {
+        return Err(Forbidden::Invitation("This invitation has already been used.").into());
+    }
     db::organizations::set_role(
         c,
         &InsertOrganizationRole {

@@ -14,9 +14,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::limits::{ClientAddr, ClientLimits};
 use super::metrics::{AuthOutcome, CredentialKind, Metrics};
 use super::pagination::TOTAL_COUNT;
-use crate::error::{ApiError, ErrorReport, RequestError};
+use crate::error::{ApiError, ErrorReport, RequestError, TooMany};
+use crate::state::Clock;
 
 const ALLOW_ORIGIN: HeaderName = header::ACCESS_CONTROL_ALLOW_ORIGIN;
 const ALLOW_METHODS: HeaderName = header::ACCESS_CONTROL_ALLOW_METHODS;
@@ -42,26 +44,59 @@ pub struct RouteTable(pub HashMap<Arc<str>, RouteMeta>);
 #[derive(Clone, Debug)]
 struct RouteLabel(Arc<str>);
 
+/// What the outermost layer needs: the counters, the client budgets and the clock.
+#[derive(Clone)]
+pub struct Outer {
+    pub metrics: Option<Arc<Metrics>>,
+    pub limits: Arc<ClientLimits>,
+    pub clock: Clock,
+}
+
 /// The outermost layer: runs before routing.
 pub async fn outer(
-    State(metrics): State<Option<Arc<Metrics>>>,
+    State(Outer {
+        metrics,
+        limits,
+        clock,
+    }): State<Outer>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let request_id = Uuid::new_v4();
     let started = Instant::now();
     let method = req.method().clone();
+    // Metrics and the log take the method from a fixed set: a made-up method of any
+    // length is `other`, so nothing a client sends can grow either without bound.
+    let method_label = method_label(&method);
     let credential = metrics
         .as_ref()
         .and_then(|_| credential_kind(req.headers()));
-    let response = match normalize_path(req.uri()) {
-        Ok(Some(uri)) => {
+    // A client that failed to authenticate too often is refused before any credential of
+    // its is looked at again (it spends its budget only by failing).
+    let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let refused = client
+        .filter(|_| req.headers().contains_key(header::AUTHORIZATION))
+        .and_then(|addr| limits.auth_failures.check(addr, clock.now()).err());
+    let response = match (refused, normalize_path(req.uri())) {
+        (Some(retry_after), _) => {
+            ApiError::from(TooMany::AuthFailures { retry_after }).into_response()
+        }
+        (None, Ok(Some(uri))) => {
             *req.uri_mut() = uri;
             next.run(req).await
         }
-        Ok(None) => next.run(req).await,
-        Err(e) => ApiError::from(e).into_response(),
+        (None, Ok(None)) => next.run(req).await,
+        (None, Err(e)) => ApiError::from(e).into_response(),
     };
+    if let Some(addr) = client {
+        if response
+            .extensions()
+            .get::<ErrorReport>()
+            .is_some_and(|r| r.auth_failure)
+        {
+            let _ = limits.auth_failures.spend(addr, clock.now());
+        }
+    }
     let response = finish(response, request_id, method == Method::HEAD);
     let route = response
         .extensions()
@@ -75,14 +110,14 @@ pub async fn outer(
         };
         metrics.record(
             route,
-            method.as_str(),
+            method_label,
             response.status().as_u16(),
             started.elapsed(),
             credential.map(|kind| (kind, outcome)),
         );
     }
     tracing::info!(
-        method = %method,
+        method = method_label,
         route,
         status = response.status().as_u16(),
         latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -90,6 +125,22 @@ pub async fn outer(
         "request"
     );
     response
+}
+
+/// The standard methods by name; any other is `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// The kind of credential a request carries, if any (for metrics; the value is not kept).
@@ -186,6 +237,9 @@ fn finish(response: Response, request_id: Uuid, head: bool) -> Response {
     let mut headers = HeaderMap::new();
     for allow in parts.headers.get_all(header::ALLOW) {
         headers.append(header::ALLOW, allow.clone());
+    }
+    if let Some(retry) = parts.headers.get(header::RETRY_AFTER) {
+        headers.insert(header::RETRY_AFTER, retry.clone());
     }
     if report.cors {
         insert_cors(&mut headers, "GET, POST, PUT, PATCH, DELETE, OPTIONS", true);

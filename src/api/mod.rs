@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod conventions;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod organizations;
 pub mod pagination;
@@ -62,7 +63,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             organizations::organizations_get,
             organizations::organization_post
         ))
-        .routes(routes!(organizations::organization_get))
+        .routes(routes!(
+            organizations::organization_get,
+            organizations::organization_patch,
+            organizations::organization_delete
+        ))
+        .routes(routes!(organizations::org_allowed_get))
         .routes(routes!(
             organizations::org_members_get,
             organizations::org_member_post
@@ -76,7 +82,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             projects::org_projects_get,
             projects::org_project_post
         ))
-        .routes(routes!(projects::project_get))
+        .routes(routes!(projects::projects_get))
+        .routes(routes!(
+            projects::project_get,
+            projects::project_patch,
+            projects::project_delete
+        ))
         .routes(routes!(projects::proj_allowed_get))
         .routes(routes!(
             project_keys::proj_keys_get,
@@ -92,7 +103,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The whole application: what production serves and what the tests call.
 pub fn app(state: AppState) -> Router {
     let request_timeout = state.settings.request_timeout;
-    let metrics = state.metrics.clone();
+    let outer = conventions::Outer {
+        metrics: state.metrics.clone(),
+        limits: state.limits.clone(),
+        clock: state.clock.clone(),
+    };
     let (router, spec) = router().split_for_parts();
     let table = Arc::new(route_table(&spec));
     // Preflight handlers that check their path and query (not in the spec, as in Bencher's).
@@ -130,7 +145,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(timeout)
-        .layer(from_fn_with_state(metrics, conventions::outer))
+        .layer(from_fn_with_state(outer, conventions::outer))
 }
 
 async fn route_not_found() -> ApiError {

@@ -7,22 +7,24 @@ use utoipa::IntoParams;
 
 use super::auth::free_slug;
 use super::extract::{Json, Path, Query};
+use super::limits::Client;
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::{find_user, organization_for};
-use crate::auth::jwt::{Audience, INVITE_TTL, OrgClaim};
-use crate::auth::rbac::{LEADER, Permission};
+use crate::auth::jwt::{Audience, OrgClaim};
+use crate::auth::rbac::{self, LEADER, Permission};
 use crate::auth::{BearerToken, authenticate};
 use crate::db;
-use crate::db::organizations::Member;
+use crate::db::organizations::{Member, UpdateOrganization};
 use crate::db::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization};
 use crate::domain::accounts::{
-    JsonAuthAck, JsonMember, JsonMembers, JsonNewMember, JsonNewOrganization, JsonOrganization,
-    JsonOrganizations, JsonUpdateMember, OrganizationRole,
+    JsonAllowed, JsonAuthAck, JsonMember, JsonMembers, JsonNewMember, JsonNewOrganization,
+    JsonOrganization, JsonOrganizations, JsonUpdateMember, JsonUpdateOrganization,
+    OrganizationRole,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::names::slug_from_name;
+use crate::domain::names::{ResourceName, Slug, slug_from_name};
 use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Resource};
+use crate::error::{ApiError, Forbidden, Resource};
 use crate::mail;
 use crate::state::AppState;
 
@@ -164,6 +166,137 @@ pub async fn organization_get(
         .await
 }
 
+/// Query of a delete.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Delete for good instead of marking deleted (server admins only).
+    pub hard: Option<bool>,
+}
+
+/// Path of a permission question about an organization.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OrgAllowedParams {
+    /// The slug or UUID of an organization.
+    pub organization: ResourceId,
+    /// The permission to check.
+    pub permission: Permission,
+}
+
+/// Update an organization
+///
+/// Renames an organization or changes its slug. Leaders and server admins. An empty
+/// object changes only `modified`; a taken slug is a 409. Bencher Plus licenses are not
+/// managed here: `license` may only be `null`.
+#[utoipa::path(patch, path = "/v0/organizations/{organization}", tag = "organizations",
+    params(OrgParams), request_body = JsonUpdateOrganization, security(("bearer" = [])),
+    responses((status = 200, description = "The organization as stored", body = JsonOrganization)))]
+pub async fn organization_patch(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgParams>,
+    Json(body): Json<JsonUpdateOrganization>,
+) -> Result<axum::Json<JsonOrganization>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .write(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::Edit)?;
+            if matches!(body.license, Some(Some(_))) {
+                return Err(ApiError::Unsupported(
+                    "Keyward does not manage Bencher Plus licenses: `license` may only be null.",
+                ));
+            }
+            if let Some(slug) = &body.slug {
+                if slug.as_str() != org.slug && db::organizations::slug_taken(c, slug.as_str())? {
+                    return Err(ApiError::Conflict {
+                        resource: Resource::Organization,
+                        id: format!("OrganizationUuid({})", org.uuid),
+                        reason: "UNIQUE constraint failed: organization.slug".to_owned(),
+                    });
+                }
+            }
+            let changes = UpdateOrganization {
+                name: body.name.map(ResourceName::into_string),
+                slug: body.slug.map(Slug::into_string),
+                license: body.license.map(|_| None),
+                modified: now.timestamp(),
+            };
+            let org = db::organizations::update(c, org.id, &changes)?;
+            let claimed = db::organizations::claimed_at(c, org.id)?;
+            Ok(axum::Json(to_json(org, claimed)))
+        })
+        .await
+}
+
+/// Delete an organization
+///
+/// Marks an organization and its projects deleted: they answer as missing from then on,
+/// and the projects' keys stop authenticating on the next request. With `hard=true`
+/// (server admins only) the organization, its projects and their keys are removed for
+/// good. Leaders and server admins.
+#[utoipa::path(delete, path = "/v0/organizations/{organization}", tag = "organizations",
+    params(OrgParams, DeleteQuery), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted")))]
+pub async fn organization_delete(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgParams>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .write(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let org = organization_for(c, &caller, &path.organization, Permission::Delete)?;
+            if query.hard == Some(true) {
+                if !caller.is_admin() {
+                    return Err(Forbidden::HardDeleteAdminOnly.into());
+                }
+                db::organizations::hard_delete(c, org.id)?;
+            } else {
+                db::organizations::soft_delete(c, org.id, now.timestamp())?;
+            }
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}
+
+/// Check an organization permission
+///
+/// Whether the caller holds a permission on an organization. An organization that does
+/// not exist answers `false`, as one the caller may not see.
+#[utoipa::path(get, path = "/v0/organizations/{organization}/allowed/{permission}",
+    tags = ["organizations", "allowed"], params(OrgAllowedParams), security(("bearer" = [])),
+    responses((status = 200, description = "Whether it is allowed", body = JsonAllowed)))]
+pub async fn org_allowed_get(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<OrgAllowedParams>,
+) -> Result<axum::Json<JsonAllowed>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            let allowed = match db::organizations::find(c, &path.organization)? {
+                Some(org) => {
+                    let role = db::organizations::role_of(c, caller.user.id, org.id)?;
+                    rbac::org_allows(caller.is_admin(), role.as_deref(), path.permission)
+                }
+                None => false,
+            };
+            Ok(axum::Json(JsonAllowed { allowed }))
+        })
+        .await
+}
+
 /// List members
 ///
 /// Lists an organization's members, sorted by name. Members and server admins.
@@ -201,10 +334,12 @@ pub async fn org_members_get(
 pub async fn org_member_post(
     State(state): State<AppState>,
     BearerToken(bearer): BearerToken,
+    client: Client,
     Path(path): Path<OrgParams>,
     Json(body): Json<JsonNewMember>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     let now = state.clock.now();
+    state.limits.spend_email(&client, now)?;
     let jwt = state.jwt.clone();
     let (caller, org) = state
         .db
@@ -223,7 +358,7 @@ pub async fn org_member_post(
         .mint(
             Audience::Invite,
             body.email.as_str(),
-            INVITE_TTL,
+            state.settings.invite_ttl,
             now,
             Some(claim),
         )

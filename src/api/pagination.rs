@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{Filter, Page};
 use crate::domain::JsonDirection;
-use crate::domain::names::ResourceName;
+use crate::domain::names::{ResourceName, Search};
 
 /// The default page size.
 pub const DEFAULT_PER_PAGE: u8 = 8;
@@ -38,8 +38,10 @@ pub struct ListQuery {
     /// Only items with exactly this name.
     #[param(value_type = Option<ResourceName>)]
     pub name: Option<ResourceName>,
-    /// Only items whose name (or slug) or UUID contains this text; `_` and `%` are wildcards.
-    pub search: Option<String>,
+    /// Only items whose name (or slug) or UUID contains this text; `_` and `%` are
+    /// wildcards. At most 256 bytes.
+    #[param(value_type = Option<String>, max_length = 256)]
+    pub search: Option<Search>,
     /// `true`: only revoked credentials; absent or `false`: only live ones.
     pub revoked: Option<bool>,
 }
@@ -62,7 +64,7 @@ impl ListQuery {
     pub fn filter(&self) -> Filter {
         Filter {
             name: self.name.as_ref().map(|n| n.as_str().to_owned()),
-            search: self.search.clone(),
+            search: self.search.as_ref().map(|s| s.as_str().to_owned()),
             revoked: self.revoked.unwrap_or(false),
         }
     }

@@ -7,18 +7,21 @@ use utoipa::IntoParams;
 
 use super::auth::free_slug;
 use super::extract::{Json, Path, Query};
-use super::organizations::OrgParams;
+use super::organizations::{DeleteQuery, OrgParams};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::{organization_for, project_for};
 use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
-use crate::auth::{Actor, BearerToken, authenticate, authenticate_actor};
+use crate::auth::{Actor, BearerToken, Principal, authenticate, authenticate_actor};
 use crate::db;
+use crate::db::projects::{UpdateProject, Viewer};
 use crate::db::rows::{InsertProject, InsertProjectRole, QueryProject};
-use crate::domain::accounts::{JsonAllowed, JsonNewProject, JsonProject, JsonProjects, Visibility};
+use crate::domain::accounts::{
+    JsonAllowed, JsonNewProject, JsonProject, JsonProjects, JsonUpdateProject, Visibility,
+};
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::names::slug_from_name;
+use crate::domain::names::{ResourceName, Slug, slug_from_name};
 use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Resource};
+use crate::error::{ApiError, Forbidden, Resource};
 use crate::state::AppState;
 
 /// Path of one project.
@@ -181,9 +184,150 @@ pub async fn project_get(
         .await
 }
 
+/// List projects
+///
+/// Lists the live projects the caller may see, across organizations, sorted by name:
+/// public ones for everybody; also private ones of organizations the caller leads or that
+/// they maintain; all of them for server admins. A project key sees the public projects
+/// and its own. `X-Total-Count` holds the total.
+#[utoipa::path(get, path = "/v0/projects", tag = "projects", params(ListQuery),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "A page of projects", body = JsonProjects)))]
+pub async fn projects_get(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(query): Query<ListQuery>,
+) -> Result<Paged<JsonProject>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .run(move |c| {
+            let viewer = match authenticate_actor(c, &jwt, &actor, now)? {
+                Principal::Anonymous => Viewer::Anonymous,
+                Principal::ProjectKey(key) => Viewer::Project(key.project_id),
+                Principal::User(u) if u.is_admin() => Viewer::Admin,
+                Principal::User(u) => Viewer::User(u.user.id),
+            };
+            let (rows, total) =
+                db::projects::list_visible(c, viewer, &query.filter(), query.page())?;
+            let org_ids: Vec<i32> = rows.iter().map(|(p, _)| p.organization_id).collect();
+            let claimed = db::organizations::claimed(c, &org_ids)?;
+            let json = rows
+                .into_iter()
+                .map(|(p, org_uuid)| {
+                    let at = claimed.get(&p.organization_id).copied();
+                    to_json(p, &org_uuid, at)
+                })
+                .collect();
+            Ok(Paged(json, total))
+        })
+        .await
+}
+
+/// Update a project
+///
+/// Changes a project's name, slug, URL (`null` removes it) or visibility. Leaders of its
+/// organization, its maintainers and server admins. An empty object changes only
+/// `modified`; a name taken in the organization or a taken slug is a 409.
+#[utoipa::path(patch, path = "/v0/projects/{project}", tag = "projects", params(ProjectParams),
+    request_body = JsonUpdateProject, security(("bearer" = [])),
+    responses((status = 200, description = "The project as stored", body = JsonProject)))]
+pub async fn project_patch(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjectParams>,
+    Json(body): Json<JsonUpdateProject>,
+) -> Result<axum::Json<JsonProject>, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .write(move |c| {
+            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+            let found = project_for(c, &caller, &path.project, Permission::Edit)?;
+            let project = apply_update(c, &found.project, body, now.timestamp())?;
+            let claimed = db::organizations::claimed_at(c, project.organization_id)?;
+            Ok(axum::Json(to_json(
+                project,
+                &found.organization_uuid,
+                claimed,
+            )))
+        })
+        .await
+}
+
+fn apply_update(
+    c: &mut diesel::SqliteConnection,
+    project: &QueryProject,
+    body: JsonUpdateProject,
+    now: i64,
+) -> Result<QueryProject, ApiError> {
+    let conflict = |column: &str| ApiError::Conflict {
+        resource: Resource::Project,
+        id: format!("ProjectUuid({})", project.uuid),
+        reason: format!("UNIQUE constraint failed: {column}"),
+    };
+    if let Some(name) = &body.name {
+        if db::projects::name_taken(c, project.organization_id, name.as_str(), project.id)? {
+            return Err(conflict("project.organization_id, project.name"));
+        }
+    }
+    if let Some(slug) = &body.slug {
+        if slug.as_str() != project.slug && db::projects::slug_taken(c, slug.as_str())? {
+            return Err(conflict("project.slug"));
+        }
+    }
+    let changes = UpdateProject {
+        name: body.name.map(ResourceName::into_string),
+        slug: body.slug.map(Slug::into_string),
+        url: body.url.map(|u| u.map(|u| u.as_str().to_owned())),
+        visibility: body.visibility.map(Visibility::to_db),
+        modified: now,
+    };
+    Ok(db::projects::update(c, project.id, &changes)?)
+}
+
+/// Delete a project
+///
+/// Marks a project deleted: it answers as missing from then on, by slug or UUID, and every
+/// key of it stops authenticating on the next request. With `hard=true` (server admins
+/// only) the project and its keys are removed for good. Leaders of its organization, its
+/// maintainers and server admins.
+#[utoipa::path(delete, path = "/v0/projects/{project}", tag = "projects",
+    params(ProjectParams, DeleteQuery), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted")))]
+pub async fn project_delete(
+    State(state): State<AppState>,
+    BearerToken(bearer): BearerToken,
+    Path(path): Path<ProjectParams>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let jwt = state.jwt.clone();
+    state
+        .db
+        .write(move |c| {
+            let user = authenticate(c, &jwt, &bearer, now)?;
+            let admin = user.is_admin();
+            let found = project_for(c, &Principal::User(user), &path.project, Permission::Delete)?;
+            if query.hard == Some(true) {
+                if !admin {
+                    return Err(Forbidden::HardDeleteAdminOnly.into());
+                }
+                db::projects::hard_delete(c, found.project.id)?;
+            } else {
+                db::projects::soft_delete(c, found.project.id, now.timestamp())?;
+            }
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}
+
 /// Check a project permission
 ///
-/// Whether the caller holds a permission on a project.
+/// Whether the caller holds a permission on a project. A project that does not exist
+/// answers `false`, as one the caller may not see.
 #[utoipa::path(get, path = "/v0/projects/{project}/allowed/{permission}", tag = "projects",
     params(ProjAllowedParams), security(("bearer" = [])),
     responses((status = 200, description = "Whether it is allowed", body = JsonAllowed)))]
@@ -198,19 +342,21 @@ pub async fn proj_allowed_get(
         .db
         .run(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
-            let found = db::projects::find_with_roles(c, &path.project, Some(caller.user.id))?
-                .ok_or_else(|| {
-                    ApiError::not_found(Resource::Project, path.project.describe("Project"))
-                })?;
-            let standing = ProjectStanding {
-                admin: caller.is_admin(),
-                org_role: found.org_role.as_deref(),
-                project_role: found.project_role.as_deref(),
-                visibility: Visibility::from_db(found.project.visibility),
-            };
-            Ok(axum::Json(JsonAllowed {
-                allowed: rbac::project_allows(standing, path.permission),
-            }))
+            // A missing project and one the caller may not see get the same answer, so
+            // the question cannot be used to find out which private projects exist.
+            let found = db::projects::find_with_roles(c, &path.project, Some(caller.user.id))?;
+            let allowed = found.is_some_and(|found| {
+                rbac::project_allows(
+                    ProjectStanding {
+                        admin: caller.is_admin(),
+                        org_role: found.org_role.as_deref(),
+                        project_role: found.project_role.as_deref(),
+                        visibility: Visibility::from_db(found.project.visibility),
+                    },
+                    path.permission,
+                )
+            });
+            Ok(axum::Json(JsonAllowed { allowed }))
         })
         .await
 }

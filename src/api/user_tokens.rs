@@ -58,6 +58,7 @@ pub async fn user_tokens_get(
         .db
         .run(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
+            refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
             let (rows, total) = db::tokens::list(c, user.id, &query.filter(), query.page())?;
             Ok(Paged(
@@ -109,6 +110,7 @@ pub async fn user_token_get(
         .db
         .run(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
+            refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;
             Ok(axum::Json(to_json(row, &user.uuid)))
@@ -135,6 +137,7 @@ pub async fn user_token_patch(
         .db
         .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
+            refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;
             let Some(name) = body.name else {
@@ -192,6 +195,15 @@ pub async fn user_tokens_options(
 /// Preflight for one token.
 pub async fn user_token_options(Path(_): Path<UserTokenParams>) -> axum::response::Response {
     super::conventions::preflight()
+}
+
+/// A token's JSON carries its JWT: a user key may not read it, or a stolen user key would
+/// hand out the user's legacy tokens. (It may still revoke them.)
+fn refuse_user_keys(caller: &crate::auth::AuthUser) -> Result<(), ApiError> {
+    match caller.user_key_id() {
+        Some(_) => Err(Forbidden::UserKeyCannotReadTokens.into()),
+        None => Ok(()),
+    }
 }
 
 fn describe(user_uuid: &str, token: Uuid) -> String {

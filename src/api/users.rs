@@ -7,7 +7,8 @@ use utoipa::IntoParams;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::user_for;
-use crate::auth::{BearerToken, authenticate};
+use crate::auth::jwt::Audience;
+use crate::auth::{BearerToken, Via, authenticate};
 use crate::db;
 use crate::db::rows::QueryUser;
 use crate::db::users::UpdateUser;
@@ -89,7 +90,7 @@ pub async fn user_patch(
 ) -> Result<axum::Json<JsonUser>, ApiError> {
     let now = state.clock.now();
     let jwt = state.jwt.clone();
-    state
+    let (json, old_email) = state
         .db
         .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
@@ -100,10 +101,30 @@ pub async fn user_patch(
                 )
                 .into());
             }
-            crate::db::atomically(c, |c| apply_update(c, &user, body, now.timestamp()))
-                .map(axum::Json)
+            let email_changes = body
+                .email
+                .as_ref()
+                .is_some_and(|e| e.as_str() != user.email);
+            // The login email is where sessions are sent: with it, an API key could turn
+            // itself into a session (and new keys). Only a session may change it.
+            if email_changes && caller.via != Via::Jwt(Audience::Client) {
+                return Err(Forbidden::EmailNeedsSession.into());
+            }
+            let old_email = email_changes.then(|| (user.name.clone(), user.email.clone()));
+            let json = crate::db::atomically(c, |c| apply_update(c, &user, body, now.timestamp()))?;
+            Ok::<_, ApiError>((json, old_email))
         })
-        .await
+        .await?;
+    // The old address hears of the change, so a takeover does not go unnoticed.
+    if let Some((name, old)) = old_email {
+        state.mailer.send(&crate::mail::email_changed(
+            &name,
+            &old,
+            &json.email,
+            state.settings.console_url.trimmed(),
+        ));
+    }
+    Ok(axum::Json(json))
 }
 
 fn apply_update(

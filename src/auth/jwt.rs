@@ -16,8 +16,6 @@ pub const LEEWAY_SECS: i64 = 60;
 pub const AUTH_TTL: u32 = 1_800;
 /// Lifetime of a session (`client`) token: 30 days.
 pub const CLIENT_TTL: u32 = 2_592_000;
-/// Lifetime of an invitation.
-pub const INVITE_TTL: u32 = u32::MAX;
 
 /// What a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -104,6 +104,58 @@ pub struct Db {
     path: Arc<Path>,
 }
 
+/// Creates `dir` (and its missing parents) readable by this user only. An existing
+/// directory keeps its mode: it may be shared on purpose.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Makes the database file (creating it empty if missing) and its `-wal` and `-shm`
+/// readable by this user only, whatever the umask: they hold the signing secret and every
+/// key hash. SQLite gives the `-wal` and `-shm` files it creates the database file's mode.
+fn private_files(path: &Path) {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            if let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(
+                    file = %file.display(),
+                    error = %e,
+                    "cannot make the database file private (mode 0600)"
+                );
+            }
+        }
+    }
+}
+
+/// Creates `path` as an empty file readable by this user only (for a backup to be written
+/// into); fails if it exists.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
 /// Opens a connection to `path` with the PRAGMAs every connection gets. (`journal_mode =
 /// WAL` is set once, at open.)
 fn connect(path: &Path) -> Result<SqliteConnection, DbError> {
@@ -190,11 +242,12 @@ impl Db {
 
     fn open_with(path: &Path, limits: checkpoint::Limits) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::Directory {
+            private_dir(dir).map_err(|source| DbError::Directory {
                 path: dir.to_owned(),
                 source,
             })?;
         }
+        private_files(path);
         let mut writer_conn = connect(path)?;
         // WAL is a property of the file: set once, it stays.
         setup(&mut writer_conn, "PRAGMA journal_mode = WAL;")?;

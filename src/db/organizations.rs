@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 use super::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization, QueryUser};
-use super::schema::{organization, organization_role, user};
+use super::schema::{organization, organization_role, project, project_role, user};
 use super::{Filter, Listed, Page};
 use crate::domain::ids::ResourceId;
 
@@ -240,12 +240,97 @@ pub fn member(
         .optional()
 }
 
-/// Removes a member; returns how many roles were removed (0 or 1).
+/// Removes a member and, in the same transaction, every role they hold on the
+/// organization's projects (a project role outlives no membership); returns how many
+/// organization roles were removed (0 or 1).
 pub fn remove_member(conn: &mut SqliteConnection, org_id: i32, user_id: i32) -> QueryResult<usize> {
-    diesel::delete(
-        organization_role::table
-            .filter(organization_role::organization_id.eq(org_id))
-            .filter(organization_role::user_id.eq(user_id)),
-    )
-    .execute(conn)
+    conn.transaction(|c| {
+        diesel::delete(
+            project_role::table
+                .filter(project_role::user_id.eq(user_id))
+                .filter(
+                    project_role::project_id.eq_any(
+                        project::table
+                            .filter(project::organization_id.eq(org_id))
+                            .select(project::id),
+                    ),
+                ),
+        )
+        .execute(c)?;
+        diesel::delete(
+            organization_role::table
+                .filter(organization_role::organization_id.eq(org_id))
+                .filter(organization_role::user_id.eq(user_id)),
+        )
+        .execute(c)
+    })
+}
+
+/// Marks an invitation (by its token's hash) as redeemed by `user_id`; `false` if it had
+/// been redeemed before. One conditional insert, so of two concurrent redemptions exactly
+/// one succeeds.
+pub fn redeem_invitation(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    user_id: i32,
+    now: i64,
+) -> QueryResult<bool> {
+    use super::schema::keyward_invitation_used as used;
+    diesel::insert_into(used::table)
+        .values((
+            used::token_hash.eq(token_hash),
+            used::user_id.eq(user_id),
+            used::used.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Changes to an organization row; `None` leaves a column as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = organization)]
+pub struct UpdateOrganization {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// `Some(None)` clears the license.
+    pub license: Option<Option<String>>,
+    pub modified: i64,
+}
+
+/// Applies `changes` and returns the row as stored.
+pub fn update(
+    conn: &mut SqliteConnection,
+    id: i32,
+    changes: &UpdateOrganization,
+) -> QueryResult<QueryOrganization> {
+    diesel::update(organization::table.find(id))
+        .set(changes)
+        .returning(QueryOrganization::as_returning())
+        .get_result(conn)
+}
+
+/// Soft-deletes an organization and, in the same transaction, its live projects: from now
+/// on they answer as missing, and their keys stop authenticating. Slugs stay taken.
+pub fn soft_delete(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<()> {
+    conn.transaction(|c| {
+        diesel::update(
+            project::table
+                .filter(project::organization_id.eq(id))
+                .filter(project::deleted.is_null()),
+        )
+        .set(project::deleted.eq(now))
+        .execute(c)?;
+        diesel::update(organization::table.find(id))
+            .set(organization::deleted.eq(now))
+            .execute(c)
+            .map(drop)
+    })
+}
+
+/// Deletes an organization row for good, with its roles, projects and their keys.
+pub fn hard_delete(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+    diesel::delete(organization::table.find(id))
+        .execute(conn)
+        .map(drop)
 }

@@ -151,3 +151,136 @@ pub fn list(
         Ok((rows, total))
     })
 }
+
+/// Changes to a project row; `None` leaves a column as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = project)]
+pub struct UpdateProject {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// `Some(None)` removes the URL.
+    pub url: Option<Option<String>>,
+    pub visibility: Option<i32>,
+    pub modified: i64,
+}
+
+/// Applies `changes` and returns the row as stored.
+pub fn update(
+    conn: &mut SqliteConnection,
+    id: i32,
+    changes: &UpdateProject,
+) -> QueryResult<QueryProject> {
+    diesel::update(project::table.find(id))
+        .set(changes)
+        .returning(QueryProject::as_returning())
+        .get_result(conn)
+}
+
+/// Whether another project of the organization has this name.
+pub fn name_taken(
+    conn: &mut SqliteConnection,
+    org_id: i32,
+    name: &str,
+    except: i32,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        project::table
+            .filter(project::organization_id.eq(org_id))
+            .filter(project::name.eq(name))
+            .filter(project::id.ne(except)),
+    ))
+    .get_result(conn)
+}
+
+/// Soft-deletes a project: it answers as missing from now on and its keys stop
+/// authenticating on the next request. Its slug stays taken.
+pub fn soft_delete(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<()> {
+    diesel::update(project::table.find(id))
+        .set(project::deleted.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Deletes a project row for good, with its roles and keys.
+pub fn hard_delete(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+    diesel::delete(project::table.find(id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Who is listing projects, for [`list_visible`].
+#[derive(Clone, Copy, Debug)]
+pub enum Viewer {
+    /// A server admin: every live project.
+    Admin,
+    /// A user: public projects, and those of organizations they lead or that they maintain.
+    User(i32),
+    /// A project key: public projects and its own.
+    Project(i32),
+    /// No credential: public projects.
+    Anonymous,
+}
+
+/// One page of the live projects `viewer` may see, across organizations, ordered by name,
+/// each with its organization's UUID; and their total.
+pub fn list_visible(
+    conn: &mut SqliteConnection,
+    viewer: Viewer,
+    filter: &Filter,
+    page: Page,
+) -> QueryResult<Listed<(QueryProject, String)>> {
+    let like = filter.like();
+    let filtered = || {
+        let mut q = project::table
+            .inner_join(organization::table)
+            .filter(project::deleted.is_null())
+            .filter(organization::deleted.is_null())
+            .into_boxed();
+        match viewer {
+            Viewer::Admin => {}
+            Viewer::User(uid) => {
+                q = q.filter(
+                    project::visibility
+                        .eq(0)
+                        .or(project::organization_id.eq_any(
+                            organization_role::table
+                                .filter(organization_role::user_id.eq(uid))
+                                .select(organization_role::organization_id),
+                        ))
+                        .or(project::id.eq_any(
+                            project_role::table
+                                .filter(project_role::user_id.eq(uid))
+                                .select(project_role::project_id),
+                        )),
+                );
+            }
+            Viewer::Project(pid) => {
+                q = q.filter(project::visibility.eq(0).or(project::id.eq(pid)));
+            }
+            Viewer::Anonymous => q = q.filter(project::visibility.eq(0)),
+        }
+        if let Some(name) = &filter.name {
+            q = q.filter(project::name.eq(name.clone()));
+        }
+        if let Some(like) = &like {
+            q = q.filter(
+                project::name
+                    .like(like.clone())
+                    .or(project::slug.like(like.clone()))
+                    .or(project::uuid.like(like.clone())),
+            );
+        }
+        q
+    };
+    conn.transaction(|c| {
+        let total = filtered().count().get_result(c)?;
+        let q = filtered().select((QueryProject::as_select(), organization::uuid));
+        let q = if page.desc {
+            q.order((project::name.desc(), project::id.desc()))
+        } else {
+            q.order((project::name.asc(), project::id.asc()))
+        };
+        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+        Ok((rows, total))
+    })
+}

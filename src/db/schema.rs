@@ -10,6 +10,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    keyward_invitation_used (token_hash) {
+        token_hash -> Text,
+        user_id -> Integer,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
     keyward_setting (name) {
         name -> Text,
         value -> Text,
@@ -150,6 +158,7 @@ diesel::joinable!(user_key -> user (user_id));
 diesel::joinable!(keyward_project_key_count -> project (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    keyward_invitation_used,
     keyward_project_key_count,
     keyward_secret,
     keyward_setting,

@@ -206,6 +206,57 @@ pub struct JsonNewProject {
     pub visibility: Option<Visibility>,
 }
 
+/// Changes to an organization: any of its fields; an empty object changes nothing but
+/// `modified`.
+#[derive(Deserialize, ToSchema)]
+pub struct JsonUpdateOrganization {
+    /// Makes the body a JSON object only (see [`JsonUpdateUser`]).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub other: serde::de::IgnoredAny,
+    #[serde(default)]
+    pub name: Option<ResourceName>,
+    #[serde(default)]
+    pub slug: Option<Slug>,
+    /// Bencher Plus licenses are not managed here: only `null` (no license) is accepted.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub license: Option<Option<Jwt>>,
+}
+
+/// Changes to a project: any of its fields; `"url": null` removes the URL; an empty object
+/// changes nothing but `modified`.
+#[derive(Deserialize, ToSchema)]
+pub struct JsonUpdateProject {
+    /// Makes the body a JSON object only (see [`JsonUpdateUser`]).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub other: serde::de::IgnoredAny,
+    #[serde(default)]
+    pub name: Option<ResourceName>,
+    #[serde(default)]
+    pub slug: Option<Slug>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub url: Option<Option<Url>>,
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
+}
+
+/// For a field where `null` means something: a present field is `Some`, `null` included
+/// (an absent one stays `None` through `#[serde(default)]`).
+#[expect(
+    clippy::option_option,
+    reason = "absent, null and a value are three different requests; Diesel's changesets take the same shape"
+)]
+fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A project.
 #[derive(Serialize, ToSchema)]
 pub struct JsonProject {
@@ -250,8 +301,12 @@ pub struct JsonApiVersion {
 pub struct Url(String);
 
 impl Url {
-    /// Accepts `http://` or `https://` followed by a host and no whitespace.
+    /// Accepts `http://` or `https://` followed by a host and no whitespace, at most
+    /// 2,048 bytes in all.
     pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() > 2_048 {
+            return Err("Failed to validate url: longer than 2048 bytes".to_owned());
+        }
         let rest = s
             .strip_prefix("https://")
             .or_else(|| s.strip_prefix("http://"));

@@ -8,6 +8,13 @@ use utoipa::ToSchema;
 /// The longest name or slug Bencher accepts, in UTF-8 bytes.
 pub const MAX_LEN: usize = 64;
 
+/// The longest value any validated string may have (a JWT is the longest: ours are under
+/// 1 KiB). A longer one is refused, and is not repeated in the error.
+pub const MAX_ECHO: usize = 4_096;
+
+/// The longest `search` text of a list query, in bytes.
+pub const MAX_SEARCH: usize = 256;
+
 /// Non-empty, at most 64 bytes, and no leading or trailing (Unicode) whitespace.
 fn is_valid_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_LEN && s.trim() == s
@@ -29,6 +36,13 @@ macro_rules! string_newtype {
             pub fn parse(s: &str) -> Result<Self, String> {
                 let check: fn(&str) -> bool = $check;
                 let normalize: fn(&str) -> String = $normalize;
+                if s.len() > MAX_ECHO {
+                    // Longer than any valid value, and too long to repeat back.
+                    return Err(format!(
+                        concat!("Failed to validate ", $what, ": a value of {} bytes"),
+                        s.len()
+                    ));
+                }
                 let s = normalize(s);
                 if check(&s) {
                     Ok(Self(s))
@@ -98,9 +112,9 @@ string_newtype!(
 );
 
 string_newtype!(
-    /// An email address, lowercased.
+    /// An email address, lowercased: at most 254 bytes, as SMTP allows.
     Email,
-    email_address::EmailAddress::is_valid,
+    |s| s.len() <= 254 && email_address::EmailAddress::is_valid(s),
     "email",
     str::to_lowercase
 );
@@ -110,6 +124,13 @@ string_newtype!(
     Jwt,
     is_jwt_shaped,
     "JWT (JSON Web Token)"
+);
+
+string_newtype!(
+    /// The text of a list's `search` parameter: at most 256 bytes.
+    Search,
+    |s| s.len() <= MAX_SEARCH,
+    "search"
 );
 
 /// The slug rule: `slug == slugify(slug)` and at most 64 bytes, i.e. runs of lowercase ASCII
@@ -161,6 +182,24 @@ pub fn slug_with_suffix(base: &Slug, suffix: &str) -> Slug {
     head.truncate(keep);
     let head = head.trim_end_matches('-');
     Slug(format!("{head}-{suffix}"))
+}
+
+/// `s` with every control character (CR, LF, ESC, …) written as a visible escape such as
+/// `\n` or `\u{1b}`, for text that a person reads in a log or a terminal: a name can then
+/// neither start a line of its own nor send the terminal a command.
+pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn is_jwt_shaped(s: &str) -> bool {
@@ -248,6 +287,17 @@ mod tests {
         assert!(UserName::parse("Alice_").is_err());
         assert!(Email::parse("Alice@Example.com").unwrap().as_str() == "alice@example.com");
         assert!(Email::parse("not-an-email").is_err());
+    }
+
+    #[test]
+    fn control_characters_are_made_visible() {
+        assert_eq!(escape_control("plain ünï ✓"), "plain ünï ✓");
+        assert_eq!(
+            escape_control("Zed\nConfirmation Token: x"),
+            "Zed\\nConfirmation Token: x"
+        );
+        assert_eq!(escape_control("\u{1b}[2Jgone\r"), "\\u{1b}[2Jgone\\r");
+        assert_eq!(escape_control("a\u{9b}b\u{7f}"), "a\\u{9b}b\\u{7f}");
     }
 
     #[test]

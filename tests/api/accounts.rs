@@ -424,7 +424,9 @@ async fn admin_lock_list_and_backup() {
     let restored = keyward::config::Config::resolve(
         keyward::config::Overrides {
             db: Some(copy),
-            secret_key: Some(keyward::config::Secret::new("test-secret".into())),
+            secret_key: Some(keyward::config::Secret::new(
+                "test-secret-0123456789abcdef0123456789".into(),
+            )),
             ..Default::default()
         },
         None,

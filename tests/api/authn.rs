@@ -104,14 +104,14 @@ async fn jwt_failures_are_400_with_the_library_reason() {
         (
             TestApp::jwt_with(
                 &claims("client", &admin.email, now - 200, now - 61, iss),
-                "test-secret",
+                "test-secret-0123456789abcdef0123456789",
             ),
             "Failed to decode JSON Web Token: ExpiredSignature".to_owned(),
         ),
         (
             TestApp::jwt_with(
                 &claims("client", &admin.email, now - 200, now - 30, iss),
-                "test-secret",
+                "test-secret-0123456789abcdef0123456789",
             ),
             format!(
                 "Expired JSON Web Token ({} < {now}): ExpiredSignature",
@@ -121,7 +121,7 @@ async fn jwt_failures_are_400_with_the_library_reason() {
         (
             TestApp::jwt_with(
                 &claims("auth", &admin.email, now, now + 100, iss),
-                "test-secret",
+                "test-secret-0123456789abcdef0123456789",
             ),
             "Failed to decode JSON Web Token: InvalidAudience".to_owned(),
         ),
@@ -134,7 +134,7 @@ async fn jwt_failures_are_400_with_the_library_reason() {
                     now + 100,
                     "http://localhost:3000",
                 ),
-                "test-secret",
+                "test-secret-0123456789abcdef0123456789",
             ),
             "Failed to decode JSON Web Token: InvalidIssuer".to_owned(),
         ),
@@ -150,7 +150,7 @@ async fn jwt_failures_are_400_with_the_library_reason() {
     }
     let missing_exp = TestApp::jwt_with(
         &json!({"aud": "client", "iat": now, "iss": iss, "sub": admin.email}),
-        "test-secret",
+        "test-secret-0123456789abcdef0123456789",
     );
     let res = app.get(&path).auth(&missing_exp).send().await.expect(400);
     assert!(
@@ -161,7 +161,7 @@ async fn jwt_failures_are_400_with_the_library_reason() {
     let hs384 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
         &claims("client", &admin.email, now, now + 100, iss),
-        &jsonwebtoken::EncodingKey::from_secret(b"test-secret"),
+        &jsonwebtoken::EncodingKey::from_secret(b"test-secret-0123456789abcdef0123456789"),
     )
     .unwrap();
     let res = app.get(&path).auth(&hs384).send().await.expect(400);
@@ -217,7 +217,7 @@ async fn jwt_for_unknown_email_is_404_and_subject_case_is_ignored() {
     let iss = "http://localhost:3000/";
     let ghost = TestApp::jwt_with(
         &claims("client", "ghost@example.com", now, now + 100, iss),
-        "test-secret",
+        "test-secret-0123456789abcdef0123456789",
     );
     let path = format!("/v0/users/{}/keys", admin.slug);
     let res = app.get(&path).auth(&ghost).send().await.expect(404);
@@ -227,7 +227,7 @@ async fn jwt_for_unknown_email_is_404_and_subject_case_is_ignored() {
     );
     let upper = TestApp::jwt_with(
         &claims("client", "ALICE@example.com", now, now + 100, iss),
-        "test-secret",
+        "test-secret-0123456789abcdef0123456789",
     );
     app.get(&path).auth(&upper).send().await.expect(200);
 }

@@ -121,7 +121,7 @@ impl TestApp {
             db: Some(dir.path().join("keyward.db")),
             secret_key: overrides
                 .secret_key
-                .or_else(|| Some(Secret::new("test-secret".into()))),
+                .or_else(|| Some(Secret::new("test-secret-0123456789abcdef0123456789".into()))),
             ..overrides
         };
         let config = Config::resolve(overrides, None, None).unwrap();
@@ -201,6 +201,23 @@ impl TestApp {
             email: email.to_owned(),
             jwt: body["token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Logs an existing user in and confirms: a fresh session JWT.
+    pub async fn session(&self, email: &str) -> String {
+        self.post("/v0/auth/login")
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .expect(202);
+        let token = self.confirmation_token(email);
+        let res = self
+            .post("/v0/auth/confirm")
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .expect(200);
+        res.json()["token"].as_str().unwrap().to_owned()
     }
 
     /// Creates an organization as `who`; returns its slug.

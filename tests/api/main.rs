@@ -9,6 +9,7 @@ mod accounts;
 mod authn;
 mod conventions;
 mod endpoints;
+mod hardening;
 mod helpers;
 mod import;
 mod matrix;

@@ -222,21 +222,37 @@ async fn email_change_revokes_every_token_but_no_user_key() {
         .send()
         .await
         .expect(200);
+    // Only a session may change the login email (a key could otherwise make itself one).
+    app.patch(&format!("/v0/users/{}", alice.slug))
+        .auth(&key)
+        .json(&json!({"email": "alice@new.example.com"}))
+        .send()
+        .await
+        .expect(403);
     let res = app
         .patch(&format!("/v0/users/{}", alice.slug))
-        .auth(&key)
+        .auth(&alice.jwt)
         .json(&json!({"email": "alice@new.example.com"}))
         .send()
         .await
         .expect(200);
     assert_eq!(res.json()["email"], "alice@new.example.com");
+    // Sessions name the user by email: a new one is needed for the new address, and the
+    // user key (which may not read tokens) is not one.
+    let alice_session = app.session("alice@new.example.com").await;
     let res = app
         .get(&format!("{}?revoked=true", tokens(&alice.slug)))
-        .auth(&key)
+        .auth(&alice_session)
         .send()
         .await;
     assert_eq!(res.header("x-total-count").as_deref(), Some("2"));
     app.get(&tokens(&alice.slug))
+        .auth(&alice_session)
+        .send()
+        .await
+        .expect(200);
+    // The user key was not revoked.
+    app.get(&format!("/v0/users/{}", alice.slug))
         .auth(&key)
         .send()
         .await

@@ -1,0 +1,1 @@
+DROP TABLE keyward_invitation_used;
