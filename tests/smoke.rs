@@ -312,3 +312,35 @@ fn smoke_import_bencher_through_the_cli() {
         "{stderr}"
     );
 }
+
+#[test]
+fn smoke_connections_beyond_the_cap_wait_for_a_free_slot() {
+    let server = Server::start_with(&["--max-connections", "3", "--header-timeout", "30"]);
+    // Three idle connections take every slot.
+    let idle: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    // Give the server a moment to accept all three.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut waiting = TcpStream::connect(&server.addr).unwrap();
+    waiting
+        .write_all(b"GET /v0/server/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut buf = [0_u8; 64];
+    let early = waiting.read(&mut buf);
+    assert!(
+        early.is_err(),
+        "a fourth connection was served while three were open: {early:?}"
+    );
+    // One idle connection goes away: the waiting one is served.
+    drop(idle);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reply = String::new();
+    waiting.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}

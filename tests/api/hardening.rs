@@ -229,3 +229,348 @@ async fn names_cannot_forge_log_lines_or_reach_the_terminal() {
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains(r"\u{1b}[2Jgone"), "{text}");
 }
+
+/// Hole 3: an invitation works only for the address it was sent to, once, and not forever.
+#[tokio::test]
+async fn invitations_are_for_their_address_once_and_expire() {
+    let app = TestApp::new();
+    let _admin = app.signup("Admin", "admin@example.com").await;
+    let owner = app.signup("Owner", "owner@example.com").await;
+    let mallory = app.signup("Mallory", "mallory@example.com").await;
+    let org = app.org(&owner, "Team").await;
+    let members = format!("/v0/organizations/{org}/members");
+    let invite = invite_token(&app, &owner, &org, "bob@example.com").await;
+    // Someone else's login, signup or accept with Bob's invitation joins nobody.
+    let res = app
+        .post("/v0/auth/login")
+        .json(&json!({"email": "mallory@example.com", "invite": invite}))
+        .send()
+        .await
+        .expect(403);
+    assert_eq!(
+        res.message(),
+        "This invitation was sent to another email address."
+    );
+    app.post("/v0/auth/signup")
+        .json(
+            &json!({"name": "Eve", "email": "eve@example.com", "i_agree": true, "invite": invite}),
+        )
+        .send()
+        .await
+        .expect(403);
+    app.post("/v0/auth/accept")
+        .auth(&mallory.jwt)
+        .json(&json!({ "invite": invite }))
+        .send()
+        .await
+        .expect(403);
+    assert_eq!(member_count(&app, &owner.jwt, &members).await, "1");
+    // Bob signs up with it: he joins. A second use of it (by anyone) is refused.
+    app.post("/v0/auth/signup")
+        .json(
+            &json!({"name": "Bob", "email": "bob@example.com", "i_agree": true, "invite": invite}),
+        )
+        .send()
+        .await
+        .expect(202);
+    assert_eq!(member_count(&app, &owner.jwt, &members).await, "2");
+    let res = app
+        .post("/v0/auth/login")
+        .json(&json!({"email": "bob@example.com", "invite": invite}))
+        .send()
+        .await
+        .expect(403);
+    assert_eq!(res.message(), "This invitation has already been used.");
+    // An invitation expires after 7 days.
+    let late = invite_token(&app, &owner, &org, "mallory@example.com").await;
+    app.advance(7 * 24 * 3600 + 1);
+    let res = app
+        .post("/v0/auth/login")
+        .json(&json!({"email": "mallory@example.com", "invite": late}))
+        .send()
+        .await;
+    assert!(matches!(res.status, 401 | 403), "{}", res.text);
+    assert_eq!(member_count(&app, &owner.jwt, &members).await, "2");
+}
+
+async fn member_count(app: &TestApp, jwt: &str, members: &str) -> String {
+    let res = app.get(members).auth(jwt).send().await.expect(200);
+    res.header("x-total-count").unwrap()
+}
+
+/// An invitation minted before invitations expired (with an expiry a century away) is held
+/// to the lifetime too.
+#[tokio::test]
+async fn old_never_expiring_invitations_are_refused_after_the_lifetime() {
+    let app = TestApp::new();
+    let _admin = app.signup("Admin", "admin@example.com").await;
+    let owner = app.signup("Owner", "owner@example.com").await;
+    let bob = app.signup("Bob", "bob@example.com").await;
+    let org = app.org(&owner, "Team").await;
+    let res = app
+        .get(&format!("/v0/organizations/{org}"))
+        .auth(&owner.jwt)
+        .send()
+        .await;
+    let org_uuid = res.json()["uuid"].as_str().unwrap().to_owned();
+    let (old, _) = app
+        .state
+        .jwt
+        .mint(
+            keyward::auth::jwt::Audience::Invite,
+            "bob@example.com",
+            u32::MAX,
+            app.state.clock.now() - chrono::TimeDelta::days(8),
+            Some(keyward::auth::jwt::OrgClaim {
+                uuid: org_uuid.parse().unwrap(),
+                role: keyward::domain::accounts::OrganizationRole::Leader,
+            }),
+        )
+        .unwrap();
+    let res = app
+        .post("/v0/auth/accept")
+        .auth(&bob.jwt)
+        .json(&json!({ "invite": old }))
+        .send()
+        .await
+        .expect(403);
+    assert_eq!(res.message(), "This invitation has expired.");
+}
+
+/// Hole 4: a user key cannot change the login email (and so mint itself a session), and
+/// cannot read the legacy tokens' JWTs. A session can change the email; the old address is
+/// told.
+#[tokio::test]
+async fn a_user_key_cannot_become_a_session() {
+    let app = TestApp::new();
+    let alice = app.signup("Alice", "alice@example.com").await;
+    let (_, key) = app
+        .user_key(&alice.jwt, &alice.slug, &json!({"name": "k"}))
+        .await;
+    let (token, _) = app.legacy_token(&alice, "legacy", 100_000);
+    let user = format!("/v0/users/{}", alice.slug);
+    let res = app
+        .patch(&user)
+        .auth(&key)
+        .json(&json!({"email": "attacker@example.com"}))
+        .send()
+        .await
+        .expect(403);
+    assert!(
+        res.message()
+            .starts_with("Changing an email address needs a session token")
+    );
+    app.post("/v0/auth/login")
+        .json(&json!({"email": "attacker@example.com"}))
+        .send()
+        .await
+        .expect(404);
+    // A legacy token is no session either.
+    let (_, legacy) = app.legacy_token(&alice, "other", 100_000);
+    app.patch(&user)
+        .auth(&legacy)
+        .json(&json!({"email": "attacker@example.com"}))
+        .send()
+        .await
+        .expect(403);
+    // The key may rename, and may revoke tokens, but not read their JWTs.
+    app.patch(&user)
+        .auth(&key)
+        .json(&json!({"name": "Alice A"}))
+        .send()
+        .await
+        .expect(200);
+    for path in [format!("{user}/tokens"), format!("{user}/tokens/{token}")] {
+        let res = app.get(&path).auth(&key).send().await.expect(403);
+        assert!(!res.text.contains("eyJ"), "{}", res.text);
+    }
+    app.patch(&format!("{user}/tokens/{token}"))
+        .auth(&key)
+        .json(&json!({"name": "renamed"}))
+        .send()
+        .await
+        .expect(403);
+    app.delete(&format!("{user}/tokens/{token}"))
+        .auth(&key)
+        .send()
+        .await
+        .expect(204);
+    // With a session, the email changes and the old address hears of it.
+    app.patch(&user)
+        .auth(&alice.jwt)
+        .json(&json!({"email": "alice@new.example.com"}))
+        .send()
+        .await
+        .expect(200);
+    let sent = app.outbox.lock().unwrap();
+    let notice = sent.last().unwrap();
+    assert_eq!(notice.to_email, "alice@example.com");
+    assert!(
+        notice.body.contains("alice@new.example.com"),
+        "{}",
+        notice.body
+    );
+}
+
+/// Hole 8: a private project the caller may not see answers exactly as a missing one.
+#[tokio::test]
+async fn a_private_projects_existence_does_not_leak() {
+    let app = TestApp::new();
+    let _admin = app.signup("Admin", "admin@example.com").await;
+    let owner = app.signup("Owner", "owner@example.com").await;
+    let outsider = app.signup("Outsider", "outsider@example.com").await;
+    let org = app.org(&owner, "Team").await;
+    let (secret, _) = app.project(&owner, &org, "Secret").await;
+    app.sql(&format!(
+        "UPDATE project SET visibility = 1 WHERE slug = '{secret}'"
+    ));
+    for permission in ["view", "manage"] {
+        let hidden = app
+            .get(&format!("/v0/projects/{secret}/allowed/{permission}"))
+            .auth(&outsider.jwt)
+            .send()
+            .await;
+        let missing = app
+            .get(&format!(
+                "/v0/projects/no-such-project/allowed/{permission}"
+            ))
+            .auth(&outsider.jwt)
+            .send()
+            .await;
+        assert_eq!(
+            (hidden.status, &hidden.text),
+            (missing.status, &missing.text)
+        );
+        assert_eq!(hidden.text, r#"{"allowed":false}"#);
+    }
+    let res = app
+        .get(&format!("/v0/projects/{secret}/allowed/view"))
+        .auth(&owner.jwt)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(res.text, r#"{"allowed":true}"#);
+    // The same holds for organizations.
+    let hidden = app
+        .get(&format!("/v0/organizations/{org}/allowed/view"))
+        .auth(&outsider.jwt)
+        .send()
+        .await
+        .expect(200);
+    let missing = app
+        .get("/v0/organizations/no-such-org/allowed/view")
+        .auth(&outsider.jwt)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(hidden.text, missing.text);
+    assert_eq!(hidden.text, r#"{"allowed":false}"#);
+    // And the public list shows it to nobody outside.
+    let res = app
+        .get("/v0/projects")
+        .auth(&outsider.jwt)
+        .send()
+        .await
+        .expect(200);
+    assert!(!res.text.contains(&secret), "{}", res.text);
+}
+
+/// Hole 9: failed authentications and email requests are limited per client address.
+#[tokio::test]
+async fn failed_authentications_are_limited_per_address() {
+    let app = TestApp::new();
+    let alice = app.signup("Alice", "alice@example.com").await;
+    let (_, key) = app
+        .user_key(&alice.jwt, &alice.slug, &json!({"name": "k"}))
+        .await;
+    let path = format!("/v0/users/{}/keys", alice.slug);
+    let fake = format!("bencher_user_{}", "Q".repeat(30));
+    let attacker = "203.0.113.9";
+    for _ in 0..keyward::config::DEFAULT_AUTH_FAILURES_PER_MINUTE {
+        app.get(&path)
+            .auth(&fake)
+            .peer(attacker)
+            .send()
+            .await
+            .expect(401);
+    }
+    let res = app
+        .get(&path)
+        .auth(&fake)
+        .peer(attacker)
+        .send()
+        .await
+        .expect(429);
+    crate::helpers::assert_error_shape(&res);
+    assert!(
+        res.message()
+            .starts_with("Too many failed authentication attempts")
+    );
+    let retry: i64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // While it lasts, the address is refused even with a valid key; other addresses, and
+    // requests without a credential, are not.
+    app.get(&path)
+        .auth(&key)
+        .peer(attacker)
+        .send()
+        .await
+        .expect(429);
+    app.get(&path)
+        .auth(&key)
+        .peer("198.51.100.4")
+        .send()
+        .await
+        .expect(200);
+    app.get("/v0/server/version")
+        .peer(attacker)
+        .send()
+        .await
+        .expect(200);
+    app.advance(retry);
+    app.get(&path)
+        .auth(&key)
+        .peer(attacker)
+        .send()
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn email_requests_are_limited_per_address() {
+    let app = TestApp::new();
+    let _alice = app.signup("Alice", "alice@example.com").await;
+    let client = "203.0.113.10";
+    for _ in 0..keyward::config::DEFAULT_EMAILS_PER_HOUR {
+        app.post("/v0/auth/login")
+            .peer(client)
+            .json(&json!({"email": "alice@example.com"}))
+            .send()
+            .await
+            .expect(202);
+    }
+    let sent = app.outbox.lock().unwrap().len();
+    let res = app
+        .post("/v0/auth/signup")
+        .peer(client)
+        .json(&json!({"name": "Bob", "email": "bob@example.com", "i_agree": true}))
+        .send()
+        .await
+        .expect(429);
+    assert!(res.header("retry-after").is_some());
+    assert!(res.message().starts_with("Too many emails requested"));
+    assert_eq!(app.outbox.lock().unwrap().len(), sent, "no email was sent");
+    app.post("/v0/auth/login")
+        .peer("198.51.100.5")
+        .json(&json!({"email": "alice@example.com"}))
+        .send()
+        .await
+        .expect(202);
+    app.advance(3_600);
+    app.post("/v0/auth/login")
+        .peer(client)
+        .json(&json!({"email": "alice@example.com"}))
+        .send()
+        .await
+        .expect(202);
+}

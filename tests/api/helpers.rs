@@ -80,6 +80,14 @@ impl Req<'_> {
         self
     }
 
+    /// Sends the request as if from this client address (as the server attaches it to
+    /// every request of a TCP connection).
+    pub fn peer(mut self, addr: &str) -> Self {
+        let addr = keyward::api::limits::ClientAddr(addr.parse().unwrap());
+        self.builder = self.builder.extension(addr);
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.builder = self.builder.header(name, value);
         self

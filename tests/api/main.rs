@@ -19,5 +19,6 @@ mod organizations;
 mod project_keys;
 mod races;
 mod smtp;
+mod surface;
 mod tokens;
 mod user_keys;

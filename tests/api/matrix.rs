@@ -95,6 +95,10 @@ enum Fresh {
     ProjectKey,
     UserKey,
     Token,
+    /// An organization led by the leader.
+    Org,
+    /// A public project of the organization, maintained by the maintainer.
+    Project,
 }
 
 struct World {
@@ -464,6 +468,62 @@ fn endpoints(w: &World) -> Vec<Endpoint> {
             Fresh::No,
         ),
         e(
+            "PATCH",
+            format!("/v0/organizations/{org}"),
+            Some(json!({})),
+            Rule::OrgLeader,
+            200,
+            Fresh::No,
+        ),
+        e(
+            "DELETE",
+            "/v0/organizations/{fresh}".into(),
+            None,
+            Rule::OrgLeader,
+            204,
+            Fresh::Org,
+        ),
+        e(
+            "GET",
+            format!("/v0/organizations/{org}/allowed/edit"),
+            None,
+            Rule::AnyValid,
+            200,
+            Fresh::No,
+        ),
+        e(
+            "GET",
+            "/v0/projects".into(),
+            None,
+            Rule::ViewPublic,
+            200,
+            Fresh::No,
+        ),
+        e(
+            "PATCH",
+            format!("/v0/projects/{p}"),
+            Some(json!({})),
+            Rule::ManagePublic,
+            200,
+            Fresh::No,
+        ),
+        e(
+            "PATCH",
+            format!("/v0/projects/{q}"),
+            Some(json!({})),
+            Rule::ManagePrivate,
+            200,
+            Fresh::No,
+        ),
+        e(
+            "DELETE",
+            "/v0/projects/{fresh}".into(),
+            None,
+            Rule::ManagePublic,
+            204,
+            Fresh::Project,
+        ),
+        e(
             "GET",
             format!("/v0/projects/{p}/allowed/manage"),
             None,
@@ -586,6 +646,25 @@ async fn fresh_target(w: &World, fresh: Fresh) -> Option<String> {
                 .0,
         ),
         Fresh::Token => Some(w.app.legacy_token(&w.owner, "fresh", 5_000_000).0),
+        Fresh::Org => {
+            let slug = w.app.org(&w.admin, "Fresh Org").await;
+            w.app.sql(&format!(
+                "INSERT INTO organization_role (user_id, organization_id, role, created, modified)
+                 SELECT u.id, o.id, 'leader', 0, 0 FROM user u, organization o
+                 WHERE u.slug = 'leo' AND o.slug = '{slug}'"
+            ));
+            Some(slug)
+        }
+        Fresh::Project => {
+            let name = format!("Fresh {}", uuid::Uuid::new_v4().simple());
+            let (slug, _) = w.app.project(&w.admin, &w.org, &name).await;
+            w.app.sql(&format!(
+                "INSERT INTO project_role (user_id, project_id, role, created, modified)
+                 SELECT u.id, p.id, 'maintainer', 0, 0 FROM user u, project p
+                 WHERE u.slug = 'mia' AND p.slug = '{slug}'"
+            ));
+            Some(slug)
+        }
     }
 }
 
