@@ -15,7 +15,9 @@ use crate::domain::accounts::{
     JsonAccept, JsonAuthAck, JsonAuthUser, JsonConfirm, JsonLogin, JsonSignup,
 };
 use crate::domain::ids::uuid_from_db;
-use crate::domain::names::{Email, Jwt, Slug, UserName, slug_from_name, slug_with_suffix};
+use crate::domain::names::{
+    Email, Jwt, SUFFIX_LEN, Slug, UserName, slug_from_name, slug_of_suffix, slug_with_suffix,
+};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, AuthError, Forbidden, Resource};
 use crate::mail;
@@ -276,7 +278,7 @@ pub fn create_account(
                 return Err(conflict(email, "user.slug"));
             }
             Some(slug) => slug.clone(),
-            None => free_slug(&slug_from_name(account.name.as_str()), |s| {
+            None => free_slug(slug_from_name(account.name.as_str()).as_ref(), now, |s| {
                 db::users::slug_taken(c, s)
             })?,
         };
@@ -309,21 +311,47 @@ fn conflict(email: &str, column: &str) -> ApiError {
     }
 }
 
-/// `base` if it is free, else `base` with a random suffix.
+/// `base` if it is free, else `base` with a random suffix; with no `base` (a name that gives
+/// no slug), a random slug. As Bencher makes them.
 pub fn free_slug(
-    base: &Slug,
+    base: Option<&Slug>,
+    now: i64,
     mut taken: impl FnMut(&str) -> diesel::QueryResult<bool>,
 ) -> Result<Slug, ApiError> {
-    if !taken(base.as_str())? {
-        return Ok(base.clone());
+    if let Some(base) = base {
+        if !taken(base.as_str())? {
+            return Ok(base.clone());
+        }
     }
     loop {
-        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..7].to_owned();
-        let candidate = slug_with_suffix(base, &suffix);
+        let suffix = random_suffix(now);
+        let candidate = match base {
+            Some(base) => slug_with_suffix(base, &suffix),
+            None => slug_of_suffix(&suffix),
+        };
         if !taken(candidate.as_str())? {
             return Ok(candidate);
         }
     }
+}
+
+/// Bencher's random slug part: the time in base 36, then random base-36 characters up to
+/// eight in all.
+fn random_suffix(now: i64) -> String {
+    use rand::Rng as _;
+    const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut time = u64::try_from(now).unwrap_or_default();
+    let mut digits = Vec::with_capacity(SUFFIX_LEN);
+    while time > 0 && digits.len() < SUFFIX_LEN {
+        digits.push(BASE36[usize::try_from(time % 36).unwrap_or_default()]);
+        time /= 36;
+    }
+    digits.reverse();
+    let mut rng = rand::thread_rng();
+    while digits.len() < SUFFIX_LEN {
+        digits.push(BASE36[rng.gen_range(0..BASE36.len())]);
+    }
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// The user's own organization: same UUID as the user, same name, their slug if free.
@@ -335,7 +363,7 @@ fn personal_organization(
     if db::organizations::uuid_taken(c, &user.uuid)? {
         return Ok(());
     }
-    let slug = free_slug(&Slug::from_db(user.slug.clone()), |s| {
+    let slug = free_slug(Some(&Slug::from_db(user.slug.clone())), now, |s| {
         db::organizations::slug_taken(c, s)
     })?;
     let org = db::organizations::insert(

@@ -109,7 +109,7 @@ pub async fn organization_post(
                         });
                     }
                     Some(s) => s.clone(),
-                    None => free_slug(&slug_from_name(body.name.as_str()), |s| {
+                    None => free_slug(slug_from_name(body.name.as_str()).as_ref(), now, |s| {
                         db::organizations::slug_taken(c, s)
                     })?,
                 };

@@ -113,7 +113,7 @@ pub async fn org_project_post(
                         return Err(conflict("project.slug"));
                     }
                     Some(s) => s.clone(),
-                    None => free_slug(&slug_from_name(body.name.as_str()), |s| {
+                    None => free_slug(slug_from_name(body.name.as_str()).as_ref(), now, |s| {
                         db::projects::slug_taken(c, s)
                     })?,
                 };

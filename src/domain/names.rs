@@ -148,40 +148,43 @@ pub fn is_valid_slug(s: &str) -> bool {
         })
 }
 
-/// Turns any text into a slug: lowercase ASCII alphanumeric runs joined by single hyphens.
+/// Turns any text into a slug as Bencher does (the `slug` crate): transliterated to ASCII,
+/// lowercase alphanumeric runs joined by single hyphens.
 pub fn slugify(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push('-');
-        }
-        out.push_str(&word.to_ascii_lowercase());
-    }
-    out
+    slug::slugify(s)
 }
 
-/// A slug made from a name: cut to the length limit, never empty.
-pub fn slug_from_name(name: &str) -> Slug {
-    let mut slug = slugify(name);
-    slug.truncate(MAX_LEN);
-    let slug = slug.trim_end_matches('-').to_owned();
-    if slug.is_empty() {
-        Slug(String::from("user"))
+/// The slug Bencher makes from a name: slugified, cut to the length limit (and slugified
+/// again, so it cannot end in a hyphen); `None` when nothing is left (a name of only
+/// punctuation), where Bencher falls back to a random slug.
+pub fn slug_from_name(name: &str) -> Option<Slug> {
+    let slug = slugify(name);
+    let slug = if slug.len() > MAX_LEN {
+        slugify(&slug[..MAX_LEN])
     } else {
-        Slug(slug)
-    }
+        slug
+    };
+    (!slug.is_empty()).then_some(Slug(slug))
 }
 
-/// A slug made unique by a random suffix, for when the plain one is taken.
+/// The length of the random part Bencher adds to a taken slug (and uses alone when a name
+/// gives no slug).
+pub const SUFFIX_LEN: usize = 8;
+
+/// `base` with `-suffix` appended, `base` cut first so that the whole fits the length limit.
 pub fn slug_with_suffix(base: &Slug, suffix: &str) -> Slug {
     let keep = MAX_LEN.saturating_sub(suffix.len() + 1);
-    let mut head = base.0.clone();
-    head.truncate(keep);
-    let head = head.trim_end_matches('-');
+    let head = if base.0.len() > keep {
+        slugify(&base.0[..keep])
+    } else {
+        base.0.clone()
+    };
     Slug(format!("{head}-{suffix}"))
+}
+
+/// A slug of its own made of a random suffix (already of slug form).
+pub fn slug_of_suffix(suffix: &str) -> Slug {
+    Slug(suffix.to_owned())
 }
 
 /// `s` with every control character (CR, LF, ESC, …) written as a visible escape such as
@@ -252,9 +255,71 @@ mod tests {
         assert!(!is_valid_slug(""));
         assert!(!is_valid_slug("a-"));
         assert!(!is_valid_slug(&"a".repeat(65)));
-        assert_eq!(slug_from_name("!!!").as_str(), "user");
+        assert!(slug_from_name("!!!").is_none());
         let long = Slug::parse(&"a".repeat(64)).unwrap();
         assert_eq!(slug_with_suffix(&long, "xyz").as_str().len(), 64);
+    }
+
+    #[test]
+    fn slugs_are_made_as_bencher_makes_them() {
+        let cases = [
+            ("Café Zürich", Some("cafe-zurich")),
+            ("Ünïcödé Straße", Some("unicode-strasse")),
+            ("数据", Some("shu-ju")),
+            ("🚀 Launch", Some("rocket-launch")),
+            ("Crème brûlée 🍮!", Some("creme-brulee-custard")),
+            ("  --Hello,   World--  ", Some("hello-world")),
+            ("!!!", None),
+            ("...", None),
+            ("", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(
+                slug_from_name(name).as_ref().map(Slug::as_str),
+                want,
+                "{name:?}"
+            );
+        }
+        // Over-long names are cut to 64 bytes, never ending in a hyphen.
+        let long = format!("{} tail", "word ".repeat(20));
+        let slug = slug_from_name(&long).unwrap();
+        assert!(slug.as_str().len() <= MAX_LEN);
+        assert!(is_valid_slug(slug.as_str()), "{slug:?}");
+        assert_eq!(slug.as_str(), slugify(&"word-".repeat(13)[..64]));
+        // A suffix after a base that would be too long: the base is cut and re-slugified.
+        let base = Slug::parse(&format!("{}-b", "a".repeat(54))).unwrap();
+        let suffixed = slug_with_suffix(&base, "0abc1234");
+        assert_eq!(suffixed.as_str(), format!("{}-0abc1234", "a".repeat(54)));
+        assert!(is_valid_slug(suffixed.as_str()));
+    }
+
+    #[test]
+    fn a_valid_slug_here_is_a_valid_slug_for_bencher() {
+        // Bencher's rule: at most 64 bytes, non-empty, and `slug == slugify(slug)`.
+        let bencher = |s: &str| !s.is_empty() && s.len() <= MAX_LEN && s == slug::slugify(s);
+        for s in [
+            "a",
+            "my-project",
+            "2nd",
+            "a-b-c",
+            "Café",
+            "café",
+            "a--b",
+            "-a",
+            "a-",
+            "a_b",
+            "A",
+            "é",
+            "ß",
+            "数据",
+            "shu-ju",
+            "a b",
+            "",
+        ] {
+            assert_eq!(is_valid_slug(s), bencher(s), "{s:?}");
+        }
+        assert_eq!(is_valid_slug(&"a".repeat(64)), bencher(&"a".repeat(64)));
+        assert_eq!(is_valid_slug(&"a".repeat(65)), bencher(&"a".repeat(65)));
     }
 
     #[test]

@@ -574,3 +574,99 @@ async fn email_requests_are_limited_per_address() {
         .await
         .expect(202);
 }
+
+/// The compatibility slip: slugs are made from names exactly as Bencher makes them.
+#[tokio::test]
+async fn slugs_are_made_as_bencher_makes_them() {
+    let app = TestApp::new();
+    let alice = app.signup("Alice", "alice@example.com").await;
+    let org_slug = |name: &'static str| {
+        let app = &app;
+        let jwt = alice.jwt.clone();
+        async move {
+            let res = app
+                .post("/v0/organizations")
+                .auth(&jwt)
+                .json(&json!({ "name": name }))
+                .send()
+                .await
+                .expect(201);
+            res.json()["slug"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(org_slug("Café Zürich").await, "cafe-zurich");
+    assert_eq!(org_slug("数据").await, "shu-ju");
+    assert_eq!(org_slug("🚀 Launch").await, "rocket-launch");
+    let taken = org_slug("Café Zürich").await;
+    assert!(
+        taken.starts_with("cafe-zurich-") && taken.len() == "cafe-zurich-".len() + 8,
+        "{taken}"
+    );
+    // A name with nothing to slugify gets an eight-character random slug, not a fixed word.
+    let punct = org_slug("!!! ???").await;
+    assert_eq!(punct.len(), 8, "{punct}");
+    assert!(
+        punct
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    );
+    let long = "Ünïcödé wörds ".repeat(3);
+    let res = app
+        .post("/v0/organizations")
+        .auth(&alice.jwt)
+        .json(&json!({ "name": long.trim_end() }))
+        .send()
+        .await
+        .expect(201);
+    let slug = res.json()["slug"].as_str().unwrap().to_owned();
+    assert!(
+        slug.len() <= 64 && !slug.ends_with('-') && slug.starts_with("unicode-words-"),
+        "{slug}"
+    );
+    // Projects, the same way.
+    let org = org_slug("Team").await;
+    let res = app
+        .post(&format!("/v0/organizations/{org}/projects"))
+        .auth(&alice.jwt)
+        .json(&json!({"name": "Crème brûlée"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(res.json()["slug"], "creme-brulee");
+    // Users: a name of only punctuation gets a random slug (and so does its organization).
+    app.post("/v0/auth/signup")
+        .json(&json!({"name": "...", "email": "dots@example.com", "i_agree": true}))
+        .send()
+        .await
+        .expect(202);
+    let res = app
+        .get("/v0/users?per_page=255")
+        .auth(&alice.jwt)
+        .send()
+        .await
+        .expect(200);
+    let users = res.json();
+    let dots = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "dots@example.com")
+        .unwrap();
+    let user_slug = dots["slug"].as_str().unwrap().to_owned();
+    assert_eq!(user_slug.len(), 8, "{user_slug}");
+    // A slug Bencher accepts is accepted here, and one it refuses is refused.
+    for (slug, ok) in [
+        ("cafe-zurich-2", true),
+        ("Café", false),
+        ("a--b", false),
+        ("-a", false),
+    ] {
+        let res = app
+            .post("/v0/organizations")
+            .auth(&alice.jwt)
+            .json(&json!({"name": "x", "slug": slug}))
+            .send()
+            .await;
+        assert_eq!(res.status == 201, ok, "{slug}: {}", res.text);
+    }
+}

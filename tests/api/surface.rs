@@ -7,7 +7,10 @@ use serde_json::json;
 use crate::helpers::{TestApp, assert_error_shape, assert_success_headers};
 
 #[tokio::test]
-#[expect(clippy::too_many_lines, reason = "every status of one endpoint, in order")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "every status of one endpoint, in order"
+)]
 async fn organization_patch_renames_and_answers_every_status() {
     let app = TestApp::new();
     let _admin = app.signup("Admin", "admin@example.com").await;
@@ -30,7 +33,9 @@ async fn organization_patch_renames_and_answers_every_status() {
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["uuid", "name", "slug", "license", "created", "modified", "claimed"],
+        [
+            "uuid", "name", "slug", "license", "created", "modified", "claimed"
+        ],
         "Bencher's field order"
     );
     // The old slug is gone; the new one answers. An empty object only touches `modified`.
