@@ -182,6 +182,29 @@ fn apply_schema_names(spec: &mut Spec) {
     }
 }
 
+/// The longest value of each validated string type, so that the document states every
+/// bound (and the fuzzer tries values past it). JSON Schema counts characters where the
+/// server counts bytes: for ASCII they agree.
+fn apply_bounds(spec: &mut Spec) {
+    use crate::domain::names::{MAX_ECHO, MAX_EMAIL, MAX_LEN};
+    let bounds = [
+        ("ResourceName", MAX_LEN),
+        ("UserName", MAX_LEN),
+        ("Slug", MAX_LEN),
+        ("Email", MAX_EMAIL),
+        ("Jwt", MAX_ECHO),
+        ("Url", crate::domain::accounts::MAX_URL),
+    ];
+    let components = spec.components.get_or_insert_with(Default::default);
+    for (name, max) in bounds {
+        if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(object))) =
+            components.schemas.get_mut(name)
+        {
+            object.max_length = Some(max);
+        }
+    }
+}
+
 /// Stateful links: what a created key or token can be used for next.
 const LINKS: [(&str, &str, &str, &[&str]); 2] = [
     (
@@ -259,6 +282,7 @@ pub fn spec() -> Spec {
     let (_, mut spec) = crate::api::router().split_for_parts();
     apply_conventions(&mut spec);
     apply_schema_names(&mut spec);
+    apply_bounds(&mut spec);
     apply_links(&mut spec);
     spec
 }

@@ -294,6 +294,9 @@ pub struct JsonApiVersion {
     pub version: String,
 }
 
+/// The longest URL accepted, in bytes.
+pub const MAX_URL: usize = 2_048;
+
 /// An `http` or `https` URL.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[schema(value_type = String)]
@@ -304,8 +307,8 @@ impl Url {
     /// Accepts `http://` or `https://` followed by a host and no whitespace, at most
     /// 2,048 bytes in all.
     pub fn parse(s: &str) -> Result<Self, String> {
-        if s.len() > 2_048 {
-            return Err("Failed to validate url: longer than 2048 bytes".to_owned());
+        if s.len() > MAX_URL {
+            return Err(format!("Failed to validate url: longer than {MAX_URL} bytes"));
         }
         let rest = s
             .strip_prefix("https://")

@@ -12,6 +12,9 @@ pub const MAX_LEN: usize = 64;
 /// 1 KiB). A longer one is refused, and is not repeated in the error.
 pub const MAX_ECHO: usize = 4_096;
 
+/// The longest email address, in bytes (SMTP's limit).
+pub const MAX_EMAIL: usize = 254;
+
 /// The longest `search` text of a list query, in bytes.
 pub const MAX_SEARCH: usize = 256;
 
@@ -114,7 +117,7 @@ string_newtype!(
 string_newtype!(
     /// An email address, lowercased: at most 254 bytes, as SMTP allows.
     Email,
-    |s| s.len() <= 254 && email_address::EmailAddress::is_valid(s),
+    |s| s.len() <= MAX_EMAIL && email_address::EmailAddress::is_valid(s),
     "email",
     str::to_lowercase
 );
