@@ -41,8 +41,9 @@ pub struct UserTokenParams {
 /// List tokens
 ///
 /// Lists a user's legacy API tokens, sorted by name then expiration. Only the user or a
-/// server admin. `X-Total-Count` holds the number of tokens matching the filters.
-/// Deprecated: use user API keys.
+/// server admin, and not with a user API key (the answer carries the tokens' JWTs).
+/// `X-Total-Count` holds the number of tokens matching the filters. Deprecated: use user
+/// API keys.
 #[utoipa::path(get, path = "/v0/users/{user}/tokens", tags = ["users", "tokens"],
     params(UserTokensParams, ListQuery), security(("bearer" = [])),
     responses((status = 200, description = "A page of tokens", body = JsonTokens)))]
@@ -95,7 +96,8 @@ pub async fn user_token_post(
 
 /// View a token
 ///
-/// Shows one of a user's legacy tokens, revoked or not. Only the user or a server admin.
+/// Shows one of a user's legacy tokens, revoked or not. Only the user or a server admin,
+/// and not with a user API key (the answer carries the token's JWT).
 #[utoipa::path(get, path = "/v0/users/{user}/tokens/{token}", tags = ["users", "tokens"],
     params(UserTokenParams), security(("bearer" = [])),
     responses((status = 200, description = "The token", body = JsonToken)))]
@@ -121,7 +123,7 @@ pub async fn user_token_get(
 /// Update a token
 ///
 /// Renames a legacy token (revoked ones too). A body with no change is a 409. Only the
-/// user or a server admin.
+/// user or a server admin, and not with a user API key (the answer carries the JWT).
 #[utoipa::path(patch, path = "/v0/users/{user}/tokens/{token}", tags = ["users", "tokens"],
     params(UserTokenParams), request_body = JsonUpdateToken, security(("bearer" = [])),
     responses((status = 200, description = "The renamed token", body = JsonToken)))]

@@ -77,8 +77,9 @@ pub async fn user_get(
 /// Update a user
 ///
 /// Changes a user's name, slug or email (the user themself or a server admin), or their
-/// `admin` and `locked` flags (server admins only). A new email revokes all of the user's
-/// legacy tokens, in the same transaction.
+/// `admin` and `locked` flags (server admins only). Changing the email needs a session JWT
+/// (not an API key or API token); it revokes all of the user's legacy tokens in the same
+/// transaction, and the old address is emailed about it.
 #[utoipa::path(patch, path = "/v0/users/{user}", tag = "users", params(UserParams),
     request_body = JsonUpdateUser, security(("bearer" = [])),
     responses((status = 200, description = "The user as stored", body = JsonUser)))]
