@@ -174,6 +174,17 @@ pub struct DeleteQuery {
     pub hard: Option<bool>,
 }
 
+impl DeleteQuery {
+    /// Whether to delete for good; only a server admin may ask for it.
+    pub fn hard(&self, admin: bool) -> Result<bool, ApiError> {
+        match self.hard {
+            Some(true) if !admin => Err(Forbidden::HardDeleteAdminOnly.into()),
+            Some(true) => Ok(true),
+            _ => Ok(false),
+        }
+    }
+}
+
 /// Path of a permission question about an organization.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -254,10 +265,7 @@ pub async fn organization_delete(
         .write(move |c| {
             let caller = authenticate(c, &jwt, &bearer, now)?;
             let org = organization_for(c, &caller, &path.organization, Permission::Delete)?;
-            if query.hard == Some(true) {
-                if !caller.is_admin() {
-                    return Err(Forbidden::HardDeleteAdminOnly.into());
-                }
+            if query.hard(caller.is_admin())? {
                 db::organizations::hard_delete(c, org.id)?;
             } else {
                 db::organizations::soft_delete(c, org.id, now.timestamp())?;

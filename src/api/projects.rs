@@ -21,7 +21,7 @@ use crate::domain::accounts::{
 use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::names::{ResourceName, Slug, slug_from_name};
 use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Forbidden, Resource};
+use crate::error::{ApiError, Resource};
 use crate::state::AppState;
 
 /// Path of one project.
@@ -311,10 +311,7 @@ pub async fn project_delete(
             let user = authenticate(c, &jwt, &bearer, now)?;
             let admin = user.is_admin();
             let found = project_for(c, &Principal::User(user), &path.project, Permission::Delete)?;
-            if query.hard == Some(true) {
-                if !admin {
-                    return Err(Forbidden::HardDeleteAdminOnly.into());
-                }
+            if query.hard(admin)? {
                 db::projects::hard_delete(c, found.project.id)?;
             } else {
                 db::projects::soft_delete(c, found.project.id, now.timestamp())?;

@@ -308,7 +308,9 @@ impl Url {
     /// 2,048 bytes in all.
     pub fn parse(s: &str) -> Result<Self, String> {
         if s.len() > MAX_URL {
-            return Err(format!("Failed to validate url: longer than {MAX_URL} bytes"));
+            return Err(format!(
+                "Failed to validate url: longer than {MAX_URL} bytes"
+            ));
         }
         let rest = s
             .strip_prefix("https://")
