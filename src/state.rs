@@ -4,9 +4,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
+use diesel::sqlite::SqliteConnection;
+
 use crate::auth::jwt::JwtKeys;
+use crate::auth::{Actor, AuthUser, Bearer, Principal, authenticate, authenticate_actor};
 use crate::db::Db;
 use crate::domain::accounts::Url;
+use crate::error::ApiError;
 use crate::mail::Mailer;
 
 /// Shared state: cheap to clone.
@@ -64,5 +68,61 @@ impl Clock {
             let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
             *t += by;
         }
+    }
+}
+
+impl AppState {
+    /// Verifies `bearer` and runs `f` as that caller, in one read transaction: the
+    /// credential and everything `f` reads come from one snapshot, and the request crosses
+    /// to the database threads once. `f` also gets the request's time.
+    pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut SqliteConnection, AuthUser, DateTime<Utc>) -> Result<T, ApiError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let (jwt, now) = (self.jwt.clone(), self.clock.now());
+        self.db
+            .run(move |c| {
+                let caller = authenticate(c, &jwt, &bearer, now)?;
+                f(c, caller, now)
+            })
+            .await
+    }
+
+    /// As [`read_as`](Self::read_as), in one write transaction, answered after it commits.
+    pub async fn write_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut SqliteConnection, AuthUser, DateTime<Utc>) -> Result<T, ApiError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let (jwt, now) = (self.jwt.clone(), self.clock.now());
+        self.db
+            .write(move |c| {
+                let caller = authenticate(c, &jwt, &bearer, now)?;
+                f(c, caller, now)
+            })
+            .await
+    }
+
+    /// As [`read_as`](Self::read_as) for a project-data endpoint, whose credential is
+    /// optional and may be a project key.
+    pub async fn read_as_actor<T, F>(&self, actor: Actor, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut SqliteConnection, Principal, DateTime<Utc>) -> Result<T, ApiError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let (jwt, now) = (self.jwt.clone(), self.clock.now());
+        self.db
+            .run(move |c| {
+                let principal = authenticate_actor(c, &jwt, &actor, now)?;
+                f(c, principal, now)
+            })
+            .await
     }
 }

@@ -7,8 +7,8 @@ use diesel::sqlite::SqliteConnection;
 
 use super::extract::Json;
 use super::limits::Client;
+use crate::auth::BearerToken;
 use crate::auth::jwt::{AUTH_TTL, Audience, CLIENT_TTL, Claims};
-use crate::auth::{BearerToken, authenticate};
 use crate::db;
 use crate::db::rows::{InsertOrganization, InsertOrganizationRole, InsertUser, QueryUser};
 use crate::domain::accounts::{
@@ -150,17 +150,13 @@ pub async fn auth_accept_post(
     BearerToken(bearer): BearerToken,
     Json(body): Json<JsonAccept>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let invite = verify_invite(&state, &body.invite, "");
     let email = state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let invite = invite?;
             invite.check_email(&caller.user.email)?;
             join_invited(c, &caller.user, &invite, now.timestamp())?;
-            Ok::<_, ApiError>(caller.user.email)
+            Ok(caller.user.email)
         })
         .await?;
     Ok(ack(email))

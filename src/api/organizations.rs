@@ -9,10 +9,10 @@ use super::auth::free_slug;
 use super::extract::{Json, Path, Query};
 use super::limits::Client;
 use super::pagination::{ListQuery, Paged};
+use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
 use crate::auth::jwt::{Audience, OrgClaim};
 use crate::auth::rbac::{self, LEADER, Permission};
-use crate::auth::{BearerToken, authenticate};
 use crate::db;
 use crate::db::organizations::{Member, UpdateOrganization};
 use crate::db::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization};
@@ -58,12 +58,8 @@ pub async fn organizations_get(
     BearerToken(bearer): BearerToken,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonOrganization>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let member = (!caller.is_admin()).then_some(caller.user.id);
             let (rows, total) = db::organizations::list(c, member, &query.filter(), query.page())?;
             let ids: Vec<i32> = rows.iter().map(|o| o.id).collect();
@@ -92,12 +88,8 @@ pub async fn organization_post(
     BearerToken(bearer): BearerToken,
     Json(body): Json<JsonNewOrganization>,
 ) -> Result<(StatusCode, axum::Json<JsonOrganization>), ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let org = state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let now = now.timestamp();
             crate::db::atomically(c, |c| {
                 let slug = match &body.slug {
@@ -153,12 +145,8 @@ pub async fn organization_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<OrgParams>,
 ) -> Result<axum::Json<JsonOrganization>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let org = organization_for(c, &caller, &path.organization, Permission::View)?;
             let claimed = db::organizations::claimed_at(c, org.id)?;
             Ok(axum::Json(to_json(org, claimed)))
@@ -209,12 +197,8 @@ pub async fn organization_patch(
     Path(path): Path<OrgParams>,
     Json(body): Json<JsonUpdateOrganization>,
 ) -> Result<axum::Json<JsonOrganization>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::Edit)?;
             if matches!(body.license, Some(Some(_))) {
                 return Err(ApiError::Unsupported(
@@ -258,12 +242,8 @@ pub async fn organization_delete(
     Path(path): Path<OrgParams>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::Delete)?;
             if query.hard(caller.is_admin())? {
                 db::organizations::hard_delete(c, org.id)?;
@@ -287,12 +267,8 @@ pub async fn org_allowed_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<OrgAllowedParams>,
 ) -> Result<axum::Json<JsonAllowed>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let allowed = match db::organizations::find(c, &path.organization)? {
                 Some(org) => {
                     let role = db::organizations::role_of(c, caller.user.id, org.id)?;
@@ -318,12 +294,8 @@ pub async fn org_members_get(
     Path(path): Path<OrgParams>,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonMember>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let org = organization_for(c, &caller, &path.organization, Permission::View)?;
             let (rows, total) =
                 db::organizations::members(c, org.id, &query.filter(), query.page())?;
@@ -348,13 +320,10 @@ pub async fn org_member_post(
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     let now = state.clock.now();
     state.limits.spend_email(&client, now)?;
-    let jwt = state.jwt.clone();
     let (caller, org) = state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let org = organization_for(c, &caller, &path.organization, Permission::CreateRole)?;
-            Ok::<_, ApiError>((caller, org))
+            Ok((caller, org))
         })
         .await?;
     let claim = OrgClaim {
@@ -400,12 +369,8 @@ pub async fn org_member_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<OrgMemberParams>,
 ) -> Result<axum::Json<JsonMember>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let org = organization_for(c, &caller, &path.organization, Permission::ViewRole)?;
             Ok(axum::Json(member_json(find_member(c, &org, &path.user)?)))
         })
@@ -424,12 +389,8 @@ pub async fn org_member_patch(
     Path(path): Path<OrgMemberParams>,
     Json(body): Json<JsonUpdateMember>,
 ) -> Result<axum::Json<JsonMember>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::EditRole)?;
             let (user, _, created, _) = find_member(c, &org, &path.user)?;
             let Some(role) = body.role else {
@@ -464,12 +425,8 @@ pub async fn org_member_delete(
     BearerToken(bearer): BearerToken,
     Path(path): Path<OrgMemberParams>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, _| {
             let org = organization_for(c, &caller, &path.organization, Permission::DeleteRole)?;
             let (user, ..) = find_member(c, &org, &path.user)?;
             db::organizations::remove_member(c, org.id, user.id)?;

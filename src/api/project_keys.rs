@@ -12,7 +12,7 @@ use super::pagination::{ListQuery, Paged};
 use crate::auth::access::project_for;
 use crate::auth::api_key::{KeyKind, PlainKey};
 use crate::auth::rbac::Permission;
-use crate::auth::{BearerToken, Principal, authenticate};
+use crate::auth::{BearerToken, Principal};
 use crate::db;
 use crate::db::rows::{InsertProjectKey, QueryProjectKey};
 use crate::domain::credentials::{
@@ -56,13 +56,10 @@ pub async fn proj_keys_get(
     Path(path): Path<ProjKeysParams>,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonProjectKey>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let marks = state.db.page_marks();
     state
-        .db
-        .run(move |c| {
-            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+        .read_as(bearer, move |c, user, _| {
+            let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (rows, total) =
                 db::project_keys::list(c, &marks, found.project.id, &query.filter(), query.page())?;
@@ -90,12 +87,9 @@ pub async fn proj_key_post(
     Path(path): Path<ProjKeysParams>,
     Json(body): Json<JsonNewProjectKey>,
 ) -> Result<(StatusCode, axum::Json<JsonProjectKeyCreated>), ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let created = state
-        .db
-        .write(move |c| {
-            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+        .write_as(bearer, move |c, user, now| {
+            let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
             let expiration = add_secs(now, ttl);
@@ -140,12 +134,9 @@ pub async fn proj_key_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<ProjKeyParams>,
 ) -> Result<axum::Json<JsonProjectKey>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+        .read_as(bearer, move |c, user, _| {
+            let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
             Ok(axum::Json(to_json(
@@ -171,12 +162,9 @@ pub async fn proj_key_patch(
     Path(path): Path<ProjKeyParams>,
     Json(body): Json<JsonUpdateProjectKey>,
 ) -> Result<axum::Json<JsonProjectKey>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+        .write_as(bearer, move |c, user, _| {
+            let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
             let Some(name) = body.name else {
@@ -212,12 +200,9 @@ pub async fn proj_key_delete(
     BearerToken(bearer): BearerToken,
     Path(path): Path<ProjKeyParams>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+        .write_as(bearer, move |c, user, now| {
+            let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let (row, _) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
             if db::project_keys::revoke(c, row.id, now.timestamp())? == 0 {

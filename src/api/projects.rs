@@ -11,7 +11,7 @@ use super::organizations::{DeleteQuery, OrgParams};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::{organization_for, project_for};
 use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
-use crate::auth::{Actor, BearerToken, Principal, authenticate, authenticate_actor};
+use crate::auth::{Actor, BearerToken, Principal};
 use crate::db;
 use crate::db::projects::{UpdateProject, Viewer};
 use crate::db::rows::{InsertProject, InsertProjectRole, QueryProject};
@@ -55,12 +55,8 @@ pub async fn org_projects_get(
     Path(path): Path<OrgParams>,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonProject>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let org = db::organizations::find(c, &path.organization)?.ok_or_else(|| {
                 ApiError::not_found(
                     Resource::Organization,
@@ -94,12 +90,8 @@ pub async fn org_project_post(
     Path(path): Path<OrgParams>,
     Json(body): Json<JsonNewProject>,
 ) -> Result<(StatusCode, axum::Json<JsonProject>), ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let project = state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::Create)?;
             let now = now.timestamp();
             crate::db::atomically(c, |c| {
@@ -167,12 +159,8 @@ pub async fn project_get(
     actor: Actor,
     Path(path): Path<ProjectParams>,
 ) -> Result<axum::Json<JsonProject>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let principal = authenticate_actor(c, &jwt, &actor, now)?;
+        .read_as_actor(actor, move |c, principal, _| {
             let found = project_for(c, &principal, &path.project, Permission::View)?;
             let claimed = db::organizations::claimed_at(c, found.project.organization_id)?;
             Ok(axum::Json(to_json(
@@ -198,12 +186,9 @@ pub async fn projects_get(
     actor: Actor,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonProject>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let viewer = match authenticate_actor(c, &jwt, &actor, now)? {
+        .read_as_actor(actor, move |c, principal, _| {
+            let viewer = match principal {
                 Principal::Anonymous => Viewer::Anonymous,
                 Principal::ProjectKey(key) => Viewer::Project(key.project_id),
                 Principal::User(u) if u.is_admin() => Viewer::Admin,
@@ -239,12 +224,9 @@ pub async fn project_patch(
     Path(path): Path<ProjectParams>,
     Json(body): Json<JsonUpdateProject>,
 ) -> Result<axum::Json<JsonProject>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = Principal::User(authenticate(c, &jwt, &bearer, now)?);
+        .write_as(bearer, move |c, user, now| {
+            let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Edit)?;
             let project = apply_update(c, &found.project, body, now.timestamp())?;
             let claimed = db::organizations::claimed_at(c, project.organization_id)?;
@@ -303,12 +285,8 @@ pub async fn project_delete(
     Path(path): Path<ProjectParams>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let user = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, user, now| {
             let admin = user.is_admin();
             let found = project_for(c, &Principal::User(user), &path.project, Permission::Delete)?;
             if query.hard(admin)? {
@@ -333,12 +311,8 @@ pub async fn proj_allowed_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<ProjAllowedParams>,
 ) -> Result<axum::Json<JsonAllowed>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             // A missing project and one the caller may not see get the same answer, so
             // the question cannot be used to find out which private projects exist.
             let found = db::projects::find_with_roles(c, &path.project, Some(caller.user.id))?;

@@ -12,7 +12,7 @@ use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::user_for;
 use crate::auth::api_key::{KeyKind, PlainKey};
-use crate::auth::{AuthUser, BearerToken, authenticate};
+use crate::auth::{AuthUser, BearerToken};
 use crate::db;
 use crate::db::rows::{InsertUserKey, QueryUserKey};
 use crate::domain::credentials::{
@@ -56,12 +56,8 @@ pub async fn user_keys_get(
     Path(path): Path<UserKeysParams>,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonUserKey>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
             let (rows, total) = db::user_keys::list(
                 c,
@@ -90,12 +86,8 @@ pub async fn user_key_post(
     Path(path): Path<UserKeysParams>,
     Json(body): Json<JsonNewUserKey>,
 ) -> Result<(StatusCode, axum::Json<JsonUserKeyCreated>), ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let created = state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             if caller.user_key_id().is_some() {
                 return Err(ApiError::from(Forbidden::UserKeyCannotCreate));
             }
@@ -151,12 +143,8 @@ pub async fn user_key_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<UserKeyParams>,
 ) -> Result<axum::Json<JsonUserKey>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
             let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::View)?;
             Ok(axum::Json(to_json(row, &user.uuid)))
@@ -177,12 +165,8 @@ pub async fn user_key_patch(
     Path(path): Path<UserKeyParams>,
     Json(body): Json<JsonUpdateUserKey>,
 ) -> Result<axum::Json<JsonUserKey>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
             let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::Update)?;
             let Some(name) = body.name else {
@@ -214,12 +198,8 @@ pub async fn user_key_delete(
     BearerToken(bearer): BearerToken,
     Path(path): Path<UserKeyParams>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let user = user_for(c, &caller, &path.user)?;
             let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::Revoke)?;
             if db::user_keys::revoke(c, row.id, now.timestamp())? == 0 {

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
+use crate::auth::BearerToken;
 use crate::auth::access::user_for;
-use crate::auth::{BearerToken, authenticate};
 use crate::db;
 use crate::db::rows::QueryToken;
 use crate::domain::credentials::{JsonNewToken, JsonToken, JsonTokens, JsonUpdateToken};
@@ -53,12 +53,8 @@ pub async fn user_tokens_get(
     Query(query): Query<ListQuery>,
     BearerToken(bearer): BearerToken,
 ) -> Result<Paged<JsonToken>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
             let (rows, total) = db::tokens::list(c, user.id, &query.filter(), query.page())?;
@@ -83,12 +79,8 @@ pub async fn user_token_post(
     Path(_): Path<UserTokensParams>,
     Json(_): Json<JsonNewToken>,
 ) -> Result<(StatusCode, axum::Json<JsonToken>), ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |_, _, _| {
             Err(Forbidden::TokensDeprecated.into())
         })
         .await
@@ -106,12 +98,8 @@ pub async fn user_token_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<UserTokenParams>,
 ) -> Result<axum::Json<JsonToken>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;
@@ -133,12 +121,8 @@ pub async fn user_token_patch(
     Path(path): Path<UserTokenParams>,
     Json(body): Json<JsonUpdateToken>,
 ) -> Result<axum::Json<JsonToken>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;
@@ -170,12 +154,8 @@ pub async fn user_token_delete(
     BearerToken(bearer): BearerToken,
     Path(path): Path<UserTokenParams>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let user = user_for(c, &caller, &path.user)?;
             let row = find_token(c, &user.uuid, user.id, path.token)?;
             if db::tokens::revoke(c, row.id, now.timestamp())? == 0 {

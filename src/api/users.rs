@@ -8,7 +8,7 @@ use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::user_for;
 use crate::auth::jwt::Audience;
-use crate::auth::{BearerToken, Via, authenticate};
+use crate::auth::{BearerToken, Via};
 use crate::db;
 use crate::db::rows::QueryUser;
 use crate::db::users::UpdateUser;
@@ -37,12 +37,8 @@ pub async fn users_get(
     BearerToken(bearer): BearerToken,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonUser>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             if !caller.is_admin() {
                 return Err(Forbidden::AdminOnly("Only server admins may list users.").into());
             }
@@ -63,12 +59,8 @@ pub async fn user_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<UserParams>,
 ) -> Result<axum::Json<JsonUser>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     state
-        .db
-        .run(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .read_as(bearer, move |c, caller, _| {
             Ok(axum::Json(to_json(user_for(c, &caller, &path.user)?)))
         })
         .await
@@ -89,12 +81,8 @@ pub async fn user_patch(
     Path(path): Path<UserParams>,
     Json(body): Json<JsonUpdateUser>,
 ) -> Result<axum::Json<JsonUser>, ApiError> {
-    let now = state.clock.now();
-    let jwt = state.jwt.clone();
     let (json, old_email) = state
-        .db
-        .write(move |c| {
-            let caller = authenticate(c, &jwt, &bearer, now)?;
+        .write_as(bearer, move |c, caller, now| {
             let user = user_for(c, &caller, &path.user)?;
             if (body.admin.is_some() || body.locked.is_some()) && !caller.is_admin() {
                 return Err(Forbidden::AdminOnly(
