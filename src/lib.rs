@@ -14,5 +14,6 @@ pub mod mail;
 pub mod openapi;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 
 pub use api::app;

@@ -92,7 +92,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
         )),
         metrics: config
             .metrics
-            .then(|| Arc::new(crate::api::metrics::Metrics::default())),
+            .then(|| Arc::new(crate::telemetry::Metrics::default())),
     })
 }
 

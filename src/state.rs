@@ -24,7 +24,7 @@ pub struct AppState {
     /// Per-client-address budgets (failed authentications, emails).
     pub limits: Arc<crate::api::limits::ClientLimits>,
     /// Request and authentication counters; `None` unless metrics are enabled.
-    pub metrics: Option<Arc<crate::api::metrics::Metrics>>,
+    pub metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 /// Settings the handlers read.

@@ -15,10 +15,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::limits::{ClientAddr, ClientLimits};
-use super::metrics::{AuthOutcome, CredentialKind, Metrics};
 use super::pagination::TOTAL_COUNT;
 use crate::error::{ApiError, ErrorReport, RequestError, TooMany};
 use crate::state::Clock;
+use crate::telemetry::{Answered, AuthOutcome, CredentialKind, Metrics};
 
 const ALLOW_ORIGIN: HeaderName = header::ACCESS_CONTROL_ALLOW_ORIGIN;
 const ALLOW_METHODS: HeaderName = header::ACCESS_CONTROL_ALLOW_METHODS;
@@ -108,13 +108,13 @@ pub async fn outer(
             Some(report) if !report.cors => AuthOutcome::NotChecked,
             _ => AuthOutcome::Accepted,
         };
-        metrics.record(
+        metrics.record(&Answered {
             route,
-            method_label,
-            response.status().as_u16(),
-            started.elapsed(),
-            credential.map(|kind| (kind, outcome)),
-        );
+            method: method_label,
+            status: response.status().as_u16(),
+            took: started.elapsed(),
+            auth: credential.map(|kind| (kind, outcome)),
+        });
     }
     tracing::info!(
         method = method_label,
