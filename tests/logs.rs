@@ -194,3 +194,41 @@ fn logs_never_contain_secrets() {
         secrets.len()
     );
 }
+
+/// Every line logged while a request is served carries that request's id, whichever thread
+/// writes it (the signup's email is logged by the handler; a JSON log shows the span).
+#[test]
+fn lines_logged_during_a_request_carry_its_id() {
+    let server = Server::start_with(&["--secret-key", SECRET, "--log-format", "json"]);
+    let (status, head, _) = server.call(
+        "POST",
+        "/v0/auth/signup",
+        None,
+        Some(r#"{"name":"Alice","email":"alice@example.com","i_agree":true}"#),
+    );
+    assert_eq!(status, 202);
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let started = std::time::Instant::now();
+    while !server.log_text().contains("Confirmation Token") {
+        assert!(started.elapsed().as_secs() < 10, "no email in the log");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let log = server.log_text();
+    let email_line = log
+        .lines()
+        .find(|l| l.contains("Confirmation Token"))
+        .expect("the email's log line");
+    let line: serde_json::Value = serde_json::from_str(email_line).unwrap();
+    assert_eq!(line["span"]["request_id"], id.as_str(), "{email_line}");
+    // The request's own line names it too.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"message\":\"request\"") && l.contains(&id)),
+        "{log}"
+    );
+}

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::limits::{ClientAddr, ClientLimits};
@@ -77,17 +78,21 @@ pub async fn outer(
     let refused = client
         .filter(|_| req.headers().contains_key(header::AUTHORIZATION))
         .and_then(|addr| limits.auth_failures.check(addr, clock.now()).err());
+    // Everything logged while this request is served (on any thread it reaches: see
+    // `Db::run`) carries its id.
+    let span = tracing::info_span!("request", request_id = %request_id);
     let response = match (refused, normalize_path(req.uri())) {
         (Some(retry_after), _) => {
             ApiError::from(TooMany::AuthFailures { retry_after }).into_response()
         }
         (None, Ok(Some(uri))) => {
             *req.uri_mut() = uri;
-            next.run(req).await
+            next.run(req).instrument(span.clone()).await
         }
-        (None, Ok(None)) => next.run(req).await,
+        (None, Ok(None)) => next.run(req).instrument(span.clone()).await,
         (None, Err(e)) => ApiError::from(e).into_response(),
     };
+    let _entered = span.enter();
     if let Some(addr) = client {
         if response
             .extensions()

@@ -321,7 +321,10 @@ impl Db {
     {
         self.checkpoints.touch();
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        // The reader thread logs inside the request's span, so its lines carry the id.
+        let span = tracing::Span::current();
         let job: readers::ReadJob = Box::new(move |conn| {
+            let _entered = span.enter();
             let _ = reply.send(conn.transaction(f));
         });
         self.readers.submit(job).map_err(|_| DbError::Closed)?;
@@ -337,8 +340,9 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let span = tracing::Span::current();
         let job: Job = Box::new(move |conn| {
-            let result = conn.transaction(f);
+            let result = span.in_scope(|| conn.transaction(f));
             Box::new(move |committed: Result<(), String>| {
                 let result = match committed {
                     Ok(()) => result,
