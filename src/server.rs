@@ -10,10 +10,10 @@ use hyper_util::service::TowerToHyperService;
 use rand::Rng;
 use tokio::net::TcpListener;
 
-use crate::api::limits::{Budget, ClientAddr, ClientLimits};
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, ConfigError, Secret};
 use crate::db::{Db, DbError};
+use crate::limits::{Budget, ClientAddr, ClientLimits};
 use crate::mail::Mailer;
 use crate::state::{AppState, Clock, Settings};
 

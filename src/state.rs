@@ -22,7 +22,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub mailer: Mailer,
     /// Per-client-address budgets (failed authentications, emails).
-    pub limits: Arc<crate::api::limits::ClientLimits>,
+    pub limits: Arc<crate::limits::ClientLimits>,
     /// Request and authentication counters; `None` unless metrics are enabled.
     pub metrics: Option<Arc<crate::telemetry::Metrics>>,
 }

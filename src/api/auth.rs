@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use diesel::sqlite::SqliteConnection;
 
+use super::extract::Client;
 use super::extract::Json;
-use super::limits::Client;
 use crate::auth::BearerToken;
 use crate::auth::jwt::{AUTH_TTL, Audience, CLIENT_TTL, Claims};
 use crate::db;
@@ -39,7 +39,7 @@ pub async fn auth_signup_post(
         return Err(Forbidden::TermsNotAccepted.into());
     }
     let now = state.clock.now();
-    state.limits.spend_email(&client, now)?;
+    state.limits.spend_email(client.0, now)?;
     let invite = body
         .invite
         .as_ref()
@@ -87,7 +87,7 @@ pub async fn auth_login_post(
     Json(body): Json<JsonLogin>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     let now = state.clock.now();
-    state.limits.spend_email(&client, now)?;
+    state.limits.spend_email(client.0, now)?;
     // Checked after the user is found, so an unknown email is a 404 whatever the invitation.
     let invite = body
         .invite

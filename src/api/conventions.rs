@@ -15,9 +15,9 @@ use serde::Serialize;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::limits::{ClientAddr, ClientLimits};
 use super::pagination::TOTAL_COUNT;
 use crate::error::{ApiError, ErrorReport, RequestError, TooMany};
+use crate::limits::{ClientAddr, ClientLimits};
 use crate::state::Clock;
 use crate::telemetry::{Answered, AuthOutcome, CredentialKind, Metrics};
 

@@ -9,7 +9,19 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, RequestError};
+use crate::limits::ClientAddr;
 use crate::state::AppState;
+
+/// The client address of a request, if its connection gave one (see [`ClientAddr`]).
+pub struct Client(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ClientAddr>().map(|c| c.0)))
+    }
+}
 
 /// Path parameters; a bad one is a 400 `bad parameter in URL path: …`.
 pub struct Path<T>(pub T);

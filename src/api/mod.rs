@@ -4,8 +4,8 @@
 pub mod auth;
 pub mod conventions;
 pub mod extract;
-pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod organizations;
 pub mod pagination;
 pub mod project_keys;
@@ -27,9 +27,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, RequestError};
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use conventions::{RouteMeta, RouteTable};
+use openapi::ApiDoc;
 
 /// Every documented route.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::free_slug;
+use super::extract::Client;
 use super::extract::{Json, Path, Query};
-use super::limits::Client;
 use super::pagination::{ListQuery, Paged};
 use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
@@ -319,7 +319,7 @@ pub async fn org_member_post(
     Json(body): Json<JsonNewMember>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
     let now = state.clock.now();
-    state.limits.spend_email(&client, now)?;
+    state.limits.spend_email(client.0, now)?;
     let (caller, org) = state
         .read_as(bearer, move |c, caller, _| {
             let org = organization_for(c, &caller, &path.organization, Permission::CreateRole)?;

@@ -45,5 +45,5 @@ pub struct JsonOpenApiSpec(pub serde_json::Value);
 #[utoipa::path(get, path = "/v0/server/spec", tag = "server",
     responses((status = 200, description = "The OpenAPI document", body = JsonOpenApiSpec)))]
 pub async fn server_spec_get() -> axum::Json<JsonOpenApiSpec> {
-    axum::Json(JsonOpenApiSpec(crate::openapi::document()))
+    axum::Json(JsonOpenApiSpec(super::openapi::document()))
 }

@@ -83,7 +83,7 @@ impl Req<'_> {
     /// Sends the request as if from this client address (as the server attaches it to
     /// every request of a TCP connection).
     pub fn peer(mut self, addr: &str) -> Self {
-        let addr = keyward::api::limits::ClientAddr(addr.parse().unwrap());
+        let addr = keyward::limits::ClientAddr(addr.parse().unwrap());
         self.builder = self.builder.extension(addr);
         self
     }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 #[test]
 fn openapi_json_is_up_to_date() {
-    let generated = serde_json::to_string_pretty(&keyward::openapi::document()).unwrap() + "\n";
+    let generated =
+        serde_json::to_string_pretty(&keyward::api::openapi::document()).unwrap() + "\n";
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(&path, &generated).unwrap();
@@ -19,7 +20,7 @@ fn openapi_json_is_up_to_date() {
 
 #[test]
 fn openapi_uses_bencher_operation_ids() {
-    let spec = keyward::openapi::document();
+    let spec = keyward::api::openapi::document();
     let op = |path: &str, method: &str| spec["paths"][path][method].clone();
     let cases = [
         ("/v0/projects/{project}/keys", "get", "proj_keys_get"),
@@ -71,7 +72,7 @@ fn openapi_uses_bencher_operation_ids() {
 
 #[test]
 fn openapi_uses_bencher_schema_names() {
-    let spec = keyward::openapi::document();
+    let spec = keyward::api::openapi::document();
     let schema_of = |path: &str, method: &str, status: &str| {
         spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             .as_str()

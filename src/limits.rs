@@ -9,27 +9,14 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::error::{ApiError, TooMany};
+use crate::error::TooMany;
 
 /// The address a request came from, as its TCP connection shows it. Requests handed to the
 /// router without one (the router tests, unless they set it) are not limited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
-
-/// The client address of a request, if it has one.
-pub struct Client(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ClientAddr>().map(|c| c.0)))
-    }
-}
 
 /// How much a client may do in one window of time.
 #[derive(Clone, Copy, Debug)]
@@ -143,12 +130,12 @@ impl ClientLimits {
     }
 
     /// Spends one email from `client`'s budget, or refuses the request.
-    pub fn spend_email(&self, client: &Client, now: DateTime<Utc>) -> Result<(), ApiError> {
-        match client.0 {
+    pub fn spend_email(&self, client: Option<IpAddr>, now: DateTime<Utc>) -> Result<(), TooMany> {
+        match client {
             Some(addr) => self
                 .emails
                 .spend(addr, now)
-                .map_err(|retry_after| TooMany::Emails { retry_after }.into()),
+                .map_err(|retry_after| TooMany::Emails { retry_after }),
             None => Ok(()),
         }
     }
