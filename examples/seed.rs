@@ -10,12 +10,12 @@ use std::path::PathBuf;
 
 use diesel::SqliteConnection;
 
-use keyward::api::auth::{NewAccount, create_account};
-use keyward::api::user_keys::create_key;
+use keyward::accounts::{NewAccount, create_account};
 use keyward::auth::api_key::{KeyKind, PlainKey};
 use keyward::auth::jwt::JwtKeys;
 use keyward::auth::jwt::{Audience, CLIENT_TTL};
 use keyward::config::{Config, Overrides};
+use keyward::credentials::create_user_key;
 use keyward::db;
 use keyward::db::rows::{
     InsertOrganization, InsertOrganizationRole, InsertProject, InsertProjectKey, InsertProjectRole,
@@ -208,7 +208,7 @@ fn main() -> Res<()> {
     let started = std::time::Instant::now();
     let out = state.db.run_sync(|c| -> Res<serde_json::Value> {
         let admin = account(c, "Bench Admin", "admin@bench.example", true, secs)?;
-        let admin_key = create_key(c, &admin, "bench".into(), u32::MAX, now)?;
+        let admin_key = create_user_key(c, &admin, "bench".into(), u32::MAX, now)?;
         let (org, project) = org_and_project(c, &admin, secs)?;
         let (key_uuid, key) = project_keys(c, &project, &admin, args.keys, secs)?;
         let mut user_keys = Vec::with_capacity(args.users);
@@ -220,7 +220,7 @@ fn main() -> Res<()> {
                 false,
                 secs,
             )?;
-            user_keys.push(create_key(c, &user, "bench".into(), u32::MAX, now)?.key);
+            user_keys.push(create_user_key(c, &user, "bench".into(), u32::MAX, now)?.key);
         }
         let tokens = legacy_tokens(c, &state.jwt, &admin, args.tokens, now)?;
         let (jwt, _) = state

@@ -5,9 +5,9 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::auth::{NewAccount, create_account};
-use crate::api::user_keys::create_key;
+use crate::accounts::{NewAccount, create_account};
 use crate::auth::jwt::{Audience, CLIENT_TTL};
+use crate::credentials;
 use crate::db;
 use crate::db::rows::{InsertToken, QueryUser};
 use crate::domain::credentials::ttl_or_default;
@@ -53,7 +53,8 @@ pub fn create_user(
     let now = state.clock.now();
     let (user, key) = state.db.run_sync(|c| -> Result<_, AdminError> {
         let (user, _) = create_account(c, &account, now.timestamp())?;
-        let key = create_key(c, &user, "keyward admin".to_owned(), u32::MAX, now)?;
+        let key =
+            credentials::create_user_key(c, &user, "keyward admin".to_owned(), u32::MAX, now)?;
         Ok((user, key))
     })?;
     let (jwt, _) = mint_session(state, &user, now)?;
@@ -85,7 +86,13 @@ pub fn create_user_key(
     let now = state.clock.now();
     let key = state.db.run_sync(|c| -> Result<_, AdminError> {
         let user = find_user(c, &id, user)?;
-        Ok(create_key(c, &user, name.into_string(), ttl, now)?)
+        Ok(credentials::create_user_key(
+            c,
+            &user,
+            name.into_string(),
+            ttl,
+            now,
+        )?)
     })?;
     writeln!(
         out,

@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::free_slug;
 use super::extract::Client;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
+use crate::accounts::free_slug;
 use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
 use crate::auth::jwt::{Audience, OrgClaim};

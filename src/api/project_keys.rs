@@ -10,17 +10,17 @@ use uuid::Uuid;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::project_for;
-use crate::auth::api_key::{KeyKind, PlainKey};
 use crate::auth::rbac::Permission;
 use crate::auth::{BearerToken, Principal};
+use crate::credentials::create_project_key;
 use crate::db;
-use crate::db::rows::{InsertProjectKey, QueryProjectKey};
+use crate::db::rows::QueryProjectKey;
 use crate::domain::credentials::{
     JsonNewProjectKey, JsonProjectKey, JsonProjectKeyCreated, JsonProjectKeys,
     JsonUpdateProjectKey, ttl_or_default,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::time::{Timestamp, add_secs};
+use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Resource};
 use crate::state::AppState;
 
@@ -92,30 +92,16 @@ pub async fn proj_key_post(
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
-            let expiration = add_secs(now, ttl);
-            let key = PlainKey::generate(KeyKind::Project);
-            let uuid = Uuid::now_v7();
+            let creator = caller.user().map(|u| u.user.id);
             let name = body.name.into_string();
-            db::project_keys::insert(
+            Ok(create_project_key(
                 c,
-                &InsertProjectKey {
-                    uuid: uuid.to_string(),
-                    project_id: found.project.id,
-                    creator_id: caller.user().map(|u| u.user.id),
-                    name: name.clone(),
-                    key_hash: key.hash().as_str().to_owned(),
-                    creation: now.timestamp(),
-                    expiration: expiration.timestamp(),
-                },
-            )?;
-            Ok(JsonProjectKeyCreated {
-                uuid,
-                project: uuid_from_db(&found.project.uuid),
+                &found.project,
+                creator,
                 name,
-                key: key.into_exposed(),
-                creation: Timestamp(now),
-                expiration: Timestamp(expiration),
-            })
+                ttl,
+                now,
+            )?)
         })
         .await
         .map_err(ApiError::with_token_hint)?;

@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::free_slug;
 use super::extract::{Json, Path, Query};
 use super::organizations::{DeleteQuery, OrgParams};
 use super::pagination::{ListQuery, Paged};
+use crate::accounts::free_slug;
 use crate::auth::access::{organization_for, project_for};
 use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
 use crate::auth::{Actor, BearerToken, Principal};

@@ -11,16 +11,16 @@ use uuid::Uuid;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::user_for;
-use crate::auth::api_key::{KeyKind, PlainKey};
 use crate::auth::{AuthUser, BearerToken};
+use crate::credentials::create_user_key;
 use crate::db;
-use crate::db::rows::{InsertUserKey, QueryUserKey};
+use crate::db::rows::QueryUserKey;
 use crate::domain::credentials::{
     JsonNewUserKey, JsonUpdateUserKey, JsonUserKey, JsonUserKeyCreated, JsonUserKeys,
     ttl_or_default,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::time::{Timestamp, add_secs};
+use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Forbidden, KeyAction, Resource};
 use crate::state::AppState;
 
@@ -93,42 +93,16 @@ pub async fn user_key_post(
             }
             let user = user_for(c, &caller, &path.user)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
-            Ok(create_key(c, &user, body.name.into_string(), ttl, now)?)
+            Ok(create_user_key(
+                c,
+                &user,
+                body.name.into_string(),
+                ttl,
+                now,
+            )?)
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
-}
-
-/// Creates a user key and returns it with its plaintext (also used by `keyward admin`).
-pub fn create_key(
-    c: &mut diesel::SqliteConnection,
-    user: &db::rows::QueryUser,
-    name: String,
-    ttl: u32,
-    now: chrono::DateTime<chrono::Utc>,
-) -> diesel::QueryResult<JsonUserKeyCreated> {
-    let expiration = add_secs(now, ttl);
-    let key = PlainKey::generate(KeyKind::User);
-    let uuid = Uuid::now_v7();
-    db::user_keys::insert(
-        c,
-        &InsertUserKey {
-            uuid: uuid.to_string(),
-            user_id: user.id,
-            name: name.clone(),
-            key_hash: key.hash().as_str().to_owned(),
-            creation: now.timestamp(),
-            expiration: expiration.timestamp(),
-        },
-    )?;
-    Ok(JsonUserKeyCreated {
-        uuid,
-        user: uuid_from_db(&user.uuid),
-        name,
-        key: key.into_exposed(),
-        creation: Timestamp(now),
-        expiration: Timestamp(expiration),
-    })
 }
 
 /// View a user key

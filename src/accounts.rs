@@ -1,0 +1,204 @@
+//! Accounts: creating a user with their personal organization (or the one an invitation
+//! names), slugs made as Bencher makes them, and redeeming invitations. Used by the signup
+//! and login endpoints, `keyward admin` and the benchmark's seeding.
+
+use diesel::sqlite::SqliteConnection;
+
+use crate::auth::jwt::Claims;
+use crate::db;
+use crate::db::rows::{InsertOrganization, InsertOrganizationRole, InsertUser, QueryUser};
+use crate::domain::names::{
+    Email, SUFFIX_LEN, Slug, UserName, slug_from_name, slug_of_suffix, slug_with_suffix,
+};
+use crate::error::{ApiError, Forbidden, Resource};
+
+/// A verified invitation: what it grants, and the hash that marks it used.
+pub struct Invitation {
+    claims: Claims,
+    token_hash: String,
+}
+
+impl Invitation {
+    /// An invitation whose token verified, marked used under `token_hash`.
+    pub fn new(claims: Claims, token_hash: String) -> Self {
+        Self { claims, token_hash }
+    }
+
+    /// An invitation works only for the address it was sent to.
+    pub fn check_email(&self, email: &str) -> Result<(), ApiError> {
+        if self.claims.sub.eq_ignore_ascii_case(email) {
+            Ok(())
+        } else {
+            Err(Forbidden::Invitation("This invitation was sent to another email address.").into())
+        }
+    }
+}
+
+/// A user account to create.
+pub struct NewAccount {
+    pub name: UserName,
+    pub slug: Option<Slug>,
+    pub email: Email,
+    /// `None`: admin only if this is the first user.
+    pub admin: Option<bool>,
+    /// An accepted invitation: join its organization instead of getting a personal one.
+    pub invite: Option<Invitation>,
+}
+
+/// Creates a user with a personal organization (or the invited one), in one transaction.
+/// Returns the user and whether it is the first user of this server. A taken email or
+/// slug is a 409.
+pub fn create_account(
+    c: &mut SqliteConnection,
+    account: &NewAccount,
+    now: i64,
+) -> Result<(QueryUser, bool), ApiError> {
+    crate::db::atomically(c, |c| {
+        let first = !db::users::any(c)?;
+        let email = account.email.as_str();
+        if db::users::find_by_email(c, email)?.is_some() {
+            return Err(conflict(email, "user.email"));
+        }
+        let slug = match &account.slug {
+            Some(slug) if db::users::slug_taken(c, slug.as_str())? => {
+                return Err(conflict(email, "user.slug"));
+            }
+            Some(slug) => slug.clone(),
+            None => free_slug(slug_from_name(account.name.as_str()).as_ref(), now, |s| {
+                db::users::slug_taken(c, s)
+            })?,
+        };
+        let user = db::users::insert(
+            c,
+            &InsertUser {
+                uuid: uuid::Uuid::now_v7().to_string(),
+                name: account.name.as_str().to_owned(),
+                slug: slug.into_string(),
+                email: email.to_owned(),
+                admin: account.admin.unwrap_or(first),
+                locked: false,
+                created: now,
+                modified: now,
+            },
+        )?;
+        match &account.invite {
+            Some(claims) => join_invited(c, &user, claims, now)?,
+            None => personal_organization(c, &user, now)?,
+        }
+        Ok((user, first))
+    })
+}
+
+fn conflict(email: &str, column: &str) -> ApiError {
+    ApiError::Conflict {
+        resource: Resource::User,
+        id: format!("Email({email:?})"),
+        reason: format!("UNIQUE constraint failed: {column}"),
+    }
+}
+
+/// `base` if it is free, else `base` with a random suffix; with no `base` (a name that gives
+/// no slug), a random slug. As Bencher makes them.
+pub fn free_slug(
+    base: Option<&Slug>,
+    now: i64,
+    mut taken: impl FnMut(&str) -> diesel::QueryResult<bool>,
+) -> Result<Slug, ApiError> {
+    if let Some(base) = base {
+        if !taken(base.as_str())? {
+            return Ok(base.clone());
+        }
+    }
+    loop {
+        let suffix = random_suffix(now);
+        let candidate = match base {
+            Some(base) => slug_with_suffix(base, &suffix),
+            None => slug_of_suffix(&suffix),
+        };
+        if !taken(candidate.as_str())? {
+            return Ok(candidate);
+        }
+    }
+}
+
+/// Bencher's random slug part: the time in base 36, then random base-36 characters up to
+/// eight in all.
+fn random_suffix(now: i64) -> String {
+    use rand::Rng as _;
+    const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut time = u64::try_from(now).unwrap_or_default();
+    let mut digits = Vec::with_capacity(SUFFIX_LEN);
+    while time > 0 && digits.len() < SUFFIX_LEN {
+        digits.push(BASE36[usize::try_from(time % 36).unwrap_or_default()]);
+        time /= 36;
+    }
+    digits.reverse();
+    let mut rng = rand::thread_rng();
+    while digits.len() < SUFFIX_LEN {
+        digits.push(BASE36[rng.gen_range(0..BASE36.len())]);
+    }
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// The user's own organization: same UUID as the user, same name, their slug if free.
+fn personal_organization(
+    c: &mut SqliteConnection,
+    user: &QueryUser,
+    now: i64,
+) -> Result<(), ApiError> {
+    if db::organizations::uuid_taken(c, &user.uuid)? {
+        return Ok(());
+    }
+    let slug = free_slug(Some(&Slug::from_db(user.slug.clone())), now, |s| {
+        db::organizations::slug_taken(c, s)
+    })?;
+    let org = db::organizations::insert(
+        c,
+        &InsertOrganization {
+            uuid: user.uuid.clone(),
+            name: user.name.clone(),
+            slug: slug.into_string(),
+            created: now,
+            modified: now,
+        },
+    )?;
+    db::organizations::set_role(
+        c,
+        &InsertOrganizationRole {
+            user_id: user.id,
+            organization_id: org.id,
+            role: crate::auth::rbac::LEADER.to_owned(),
+            created: now,
+            modified: now,
+        },
+    )?;
+    Ok(())
+}
+
+pub fn join_invited(
+    c: &mut SqliteConnection,
+    user: &QueryUser,
+    invite: &Invitation,
+    now: i64,
+) -> Result<(), ApiError> {
+    let Some(org_claim) = &invite.claims.org else {
+        return Ok(());
+    };
+    let id = crate::domain::ids::ResourceId::Uuid(org_claim.uuid);
+    let org = db::organizations::find(c, &id)?
+        .ok_or_else(|| ApiError::not_found(Resource::Organization, id.describe("Organization")))?;
+    if !db::organizations::redeem_invitation(c, &invite.token_hash, user.id, now)? {
+        return Err(Forbidden::Invitation("This invitation has already been used.").into());
+    }
+    db::organizations::set_role(
+        c,
+        &InsertOrganizationRole {
+            user_id: user.id,
+            organization_id: org.id,
+            role: org_claim.role.as_str().to_owned(),
+            created: now,
+            modified: now,
+        },
+    )?;
+    Ok(())
+}
