@@ -156,7 +156,7 @@ fn mint_session(
     state
         .jwt
         .mint(Audience::Client, &user.email, CLIENT_TTL, now, None)
-        .map_err(|e| AdminError::Api(ApiError::Internal(e.to_string())))
+        .map_err(|e| AdminError::Api(ApiError::Signing(e)))
 }
 
 fn parse_user(user: &str) -> Result<ResourceId, AdminError> {

@@ -228,8 +228,9 @@ pub enum ApiError {
     Database(#[from] diesel::result::Error),
     #[error("database unavailable: {0}")]
     Unavailable(#[from] DbError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A token could not be signed (the signing key is unusable).
+    #[error("cannot sign a token: {0}")]
+    Signing(#[from] jsonwebtoken::errors::Error),
 }
 
 /// Diesel's text for a missing row, which Bencher's messages carry.
@@ -315,13 +316,9 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } | Self::AlreadyRevoked(_) => StatusCode::CONFLICT,
-            Self::Database(diesel::result::Error::DatabaseError(kind, info))
-                if is_busy(*kind, info.message()) =>
-            {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Database(e) if crate::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Unavailable(_) | Self::Internal(_) => {
+            Self::Database(_) | Self::Unavailable(_) | Self::Signing(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -332,11 +329,6 @@ impl ApiError {
     fn made_by_bencher(&self) -> bool {
         !matches!(self, Self::Request(_))
     }
-}
-
-fn is_busy(kind: diesel::result::DatabaseErrorKind, message: &str) -> bool {
-    matches!(kind, diesel::result::DatabaseErrorKind::Unknown)
-        && (message.contains("database is locked") || message.contains("database is busy"))
 }
 
 /// What the response conventions layer needs to write an error body.

@@ -128,8 +128,7 @@ pub async fn auth_confirm_post(
     let user = state.db.run(move |c| user_by_email(c, &email)).await?;
     let (token, claims) = state
         .jwt
-        .mint(Audience::Client, &user.email, CLIENT_TTL, now, None)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .mint(Audience::Client, &user.email, CLIENT_TTL, now, None)?;
     Ok(axum::Json(JsonAuthUser {
         user: super::users::to_json(user),
         token,
@@ -205,16 +204,13 @@ fn verify_invite(state: &AppState, token: &Jwt, email: &str) -> Result<Invitatio
 }
 
 fn send_confirmation(state: &AppState, user: &QueryUser, login: bool) -> Result<(), ApiError> {
-    let (token, _) = state
-        .jwt
-        .mint(
-            Audience::Auth,
-            &user.email,
-            AUTH_TTL,
-            state.clock.now(),
-            None,
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (token, _) = state.jwt.mint(
+        Audience::Auth,
+        &user.email,
+        AUTH_TTL,
+        state.clock.now(),
+        None,
+    )?;
     let console = state.settings.console_url.trimmed();
     state.mailer.send(&mail::confirmation(
         &user.name,

@@ -330,16 +330,13 @@ pub async fn org_member_post(
         uuid: uuid_from_db(&org.uuid),
         role: body.role,
     };
-    let (token, _) = state
-        .jwt
-        .mint(
-            Audience::Invite,
-            body.email.as_str(),
-            state.settings.invite_ttl,
-            now,
-            Some(claim),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (token, _) = state.jwt.mint(
+        Audience::Invite,
+        body.email.as_str(),
+        state.settings.invite_ttl,
+        now,
+        Some(claim),
+    )?;
     let name = body
         .name
         .as_ref()

@@ -73,8 +73,13 @@ pub enum DbError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The batch holding the write was rolled back; the cause is shared by every request
+    /// of the batch.
     #[error("the write was not committed: {0}")]
-    Commit(String),
+    Commit(Arc<diesel::result::Error>),
+    /// The write never reached the database (the writer stopped).
+    #[error("the write was not applied")]
+    NotApplied,
     #[error("cannot open the writer connection: {0}")]
     Connect(#[from] diesel::ConnectionError),
 }
@@ -83,16 +88,29 @@ impl DbError {
     /// Whether retrying later may succeed (the database was locked by another process).
     pub fn is_busy(&self) -> bool {
         match self {
-            Self::Commit(m) => m.contains("locked") || m.contains("busy"),
+            Self::Commit(e) => is_busy(e),
             _ => false,
         }
+    }
+}
+
+/// Whether a query failed because another process held the database past the busy
+/// timeout. Diesel reports SQLite's `SQLITE_BUSY` with no kind of its own (`Unknown`), so
+/// this is the one place that reads SQLite's wording; nothing else classifies by text.
+pub fn is_busy(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            message.contains("database is locked") || message.contains("database is busy")
+        }
+        _ => false,
     }
 }
 
 /// What the writer thread runs: a request's writes, returning how to answer it once the
 /// batch's fate (committed, or the error that undid it) is known.
 type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>;
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Completion = Box<dyn FnOnce(Result<(), Arc<diesel::result::Error>>) + Send>;
 
 /// A handle on the database: cheap to clone.
 #[derive(Clone)]
@@ -218,7 +236,7 @@ fn writer_loop(mut conn: SqliteConnection, jobs: &mpsc::Receiver<Job>, checkpoin
             }
             Ok::<(), diesel::result::Error>(())
         });
-        let outcome = outcome.map_err(|e| e.to_string());
+        let outcome = outcome.map_err(Arc::new);
         match &outcome {
             Ok(()) => checkpoints.committed(),
             Err(e) => {
@@ -343,7 +361,7 @@ impl Db {
         let span = tracing::Span::current();
         let job: Job = Box::new(move |conn| {
             let result = span.in_scope(|| conn.transaction(f));
-            Box::new(move |committed: Result<(), String>| {
+            Box::new(move |committed: Result<(), Arc<diesel::result::Error>>| {
                 let result = match committed {
                     Ok(()) => result,
                     Err(e) => Err(E::from(DbError::Commit(e))),
@@ -351,9 +369,8 @@ impl Db {
                 let _ = reply.send(result);
             })
         });
-        let not_committed = || DbError::Commit("the write was not applied".into());
-        self.writer.send(job).map_err(|_| not_committed())?;
-        answer.await.map_err(|_| not_committed())?
+        self.writer.send(job).map_err(|_| DbError::NotApplied)?;
+        answer.await.map_err(|_| DbError::NotApplied)?
     }
 
     /// Runs `f` on the calling thread with a connection of its own: for start-up and the
