@@ -21,6 +21,7 @@ use diesel::sqlite::SqliteConnection;
 
 use crate::db;
 use crate::db::rows::{QueryProjectKey, QueryUser};
+use crate::domain::credentials::is_live;
 use crate::domain::ids::uuid_from_db;
 use crate::error::{ApiError, AuthError, Resource};
 use crate::state::AppState;
@@ -166,8 +167,7 @@ fn authenticate_user_key(
     match found {
         Some((row, user))
             if hash.matches(&row.key_hash)
-                && row.revoked.is_none()
-                && row.expiration > now.timestamp()
+                && is_live(row.revoked, row.expiration, now.timestamp())
                 && !user.locked =>
         {
             Ok(AuthUser {
@@ -239,8 +239,13 @@ pub fn authenticate_actor(
             let key =
                 PlainKey::parse(KeyKind::Project, value).ok_or(AuthError::InvalidProjectKey)?;
             let hash = key.hash();
-            match db::project_keys::find_live_by_hash(conn, hash.as_str(), now.timestamp()) {
-                Ok(Some(row)) if hash.matches(&row.key_hash) => Ok(Principal::ProjectKey(row)),
+            match db::project_keys::find_by_hash(conn, hash.as_str()) {
+                Ok(Some(row))
+                    if hash.matches(&row.key_hash)
+                        && is_live(row.revoked, row.expiration, now.timestamp()) =>
+                {
+                    Ok(Principal::ProjectKey(row))
+                }
                 Ok(_) => Err(AuthError::InvalidProjectKey.into()),
                 Err(e) => {
                     tracing::warn!(error = %e, "project key lookup failed");
