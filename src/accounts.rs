@@ -59,15 +59,13 @@ pub fn create_account(
         if db::users::find_by_email(c, email)?.is_some() {
             return Err(conflict(email, "user.email"));
         }
-        let slug = match &account.slug {
-            Some(slug) if db::users::slug_taken(c, slug.as_str())? => {
-                return Err(conflict(email, "user.slug"));
-            }
-            Some(slug) => slug.clone(),
-            None => free_slug(slug_from_name(account.name.as_str()).as_ref(), now, |s| {
-                db::users::slug_taken(c, s)
-            })?,
-        };
+        let slug = choose_slug(
+            account.slug.as_ref(),
+            account.name.as_str(),
+            now,
+            |s| db::users::slug_taken(c, s),
+            || conflict(email, "user.slug"),
+        )?;
         let user = db::users::insert(
             c,
             &InsertUser {
@@ -94,6 +92,22 @@ fn conflict(email: &str, column: &str) -> ApiError {
         resource: Resource::User,
         id: format!("Email({email:?})"),
         reason: format!("UNIQUE constraint failed: {column}"),
+    }
+}
+
+/// The slug of a new user, organization or project: the one asked for (a conflict if it is
+/// taken), else one made from `name` and made free.
+pub fn choose_slug(
+    given: Option<&Slug>,
+    name: &str,
+    now: i64,
+    mut taken: impl FnMut(&str) -> diesel::QueryResult<bool>,
+    conflict: impl FnOnce() -> ApiError,
+) -> Result<Slug, ApiError> {
+    match given {
+        Some(slug) if taken(slug.as_str())? => Err(conflict()),
+        Some(slug) => Ok(slug.clone()),
+        None => free_slug(slug_from_name(name).as_ref(), now, taken),
     }
 }
 

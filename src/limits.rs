@@ -54,7 +54,7 @@ impl Limiter {
     /// Loopback clients (a reverse proxy on the same host, health checks) are never
     /// limited: behind a proxy, every client would share that one address.
     pub fn check(&self, addr: IpAddr, now: DateTime<Utc>) -> Result<(), u64> {
-        if addr.is_loopback() || self.budget.per_window == 0 {
+        if self.exempt(addr) {
             return Ok(());
         }
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
@@ -68,7 +68,7 @@ impl Limiter {
 
     /// Spends one unit of `addr`'s budget; `Err` with the seconds to wait if none was left.
     pub fn spend(&self, addr: IpAddr, now: DateTime<Utc>) -> Result<(), u64> {
-        if addr.is_loopback() || self.budget.per_window == 0 {
+        if self.exempt(addr) {
             return Ok(());
         }
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
@@ -101,6 +101,11 @@ impl Limiter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
+    }
+
+    /// Loopback clients, and every client when the budget is 0 (no limit).
+    fn exempt(&self, addr: IpAddr) -> bool {
+        addr.is_loopback() || self.budget.per_window == 0
     }
 
     fn is_current(&self, w: &Window, now: DateTime<Utc>) -> bool {

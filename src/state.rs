@@ -82,13 +82,7 @@ impl AppState {
             + 'static,
         T: Send + 'static,
     {
-        let (jwt, now) = (self.jwt.clone(), self.clock.now());
-        self.db
-            .run(move |c| {
-                let caller = authenticate(c, &jwt, &bearer, now)?;
-                f(c, caller, now)
-            })
-            .await
+        self.db.run(self.as_user(bearer, f)).await
     }
 
     /// As [`read_as`](Self::read_as), in one write transaction, answered after it commits.
@@ -99,13 +93,26 @@ impl AppState {
             + 'static,
         T: Send + 'static,
     {
+        self.db.write(self.as_user(bearer, f)).await
+    }
+
+    /// The database work of [`read_as`](Self::read_as) and [`write_as`](Self::write_as):
+    /// authenticate, then `f`, both as of the request's time.
+    fn as_user<T, F>(
+        &self,
+        bearer: Bearer,
+        f: F,
+    ) -> impl FnOnce(&mut SqliteConnection) -> Result<T, ApiError> + Send + 'static
+    where
+        F: FnOnce(&mut SqliteConnection, AuthUser, DateTime<Utc>) -> Result<T, ApiError>
+            + Send
+            + 'static,
+    {
         let (jwt, now) = (self.jwt.clone(), self.clock.now());
-        self.db
-            .write(move |c| {
-                let caller = authenticate(c, &jwt, &bearer, now)?;
-                f(c, caller, now)
-            })
-            .await
+        move |c| {
+            let caller = authenticate(c, &jwt, &bearer, now)?;
+            f(c, caller, now)
+        }
     }
 
     /// As [`read_as`](Self::read_as) for a project-data endpoint, whose credential is

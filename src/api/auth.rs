@@ -42,7 +42,7 @@ pub async fn auth_signup_post(
     let invite = body
         .invite
         .as_ref()
-        .map(|t| verify_invite(&state, t, body.email.as_str()))
+        .map(|t| verify_invite(&state, t, Some(body.email.as_str())))
         .transpose()?;
     let (user, admins) = state
         .db
@@ -91,7 +91,7 @@ pub async fn auth_login_post(
     let invite = body
         .invite
         .as_ref()
-        .map(|t| verify_invite(&state, t, body.email.as_str()));
+        .map(|t| verify_invite(&state, t, Some(body.email.as_str())));
     let user = state
         .db
         .write(move |c| {
@@ -148,7 +148,7 @@ pub async fn auth_accept_post(
     BearerToken(bearer): BearerToken,
     Json(body): Json<JsonAccept>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
-    let invite = verify_invite(&state, &body.invite, "");
+    let invite = verify_invite(&state, &body.invite, None);
     let email = state
         .write_as(bearer, move |c, caller, now| {
             let invite = invite?;
@@ -177,9 +177,13 @@ fn user_by_email(c: &mut SqliteConnection, email: &Email) -> Result<QueryUser, A
 
 /// Verifies an invitation token: signature, audience and an organization claim, no older
 /// than the invitation lifetime (whatever expiry it carries: invitations made before they
-/// expired are held to it too), and sent to `email` (unless `email` is empty: the caller
-/// checks it against the authenticated user).
-fn verify_invite(state: &AppState, token: &Jwt, email: &str) -> Result<Invitation, ApiError> {
+/// expired are held to it too), and sent to `email` (without one, the caller checks it
+/// against the authenticated user).
+fn verify_invite(
+    state: &AppState,
+    token: &Jwt,
+    email: Option<&str>,
+) -> Result<Invitation, ApiError> {
     let now = state.clock.now();
     let claims = state
         .jwt
@@ -197,7 +201,7 @@ fn verify_invite(state: &AppState, token: &Jwt, email: &str) -> Result<Invitatio
             .as_str()
             .to_owned(),
     );
-    if !email.is_empty() {
+    if let Some(email) = email {
         invitation.check_email(email)?;
     }
     Ok(invitation)

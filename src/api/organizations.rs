@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use super::extract::Client;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
-use crate::accounts::free_slug;
+use crate::accounts::choose_slug;
 use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
 use crate::auth::jwt::{Audience, OrgClaim};
@@ -22,7 +22,7 @@ use crate::domain::accounts::{
     OrganizationRole,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::names::{ResourceName, Slug, slug_from_name};
+use crate::domain::names::{ResourceName, Slug};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Forbidden, Resource};
 use crate::mail;
@@ -92,19 +92,17 @@ pub async fn organization_post(
         .write_as(bearer, move |c, caller, now| {
             let now = now.timestamp();
             crate::db::atomically(c, |c| {
-                let slug = match &body.slug {
-                    Some(s) if db::organizations::slug_taken(c, s.as_str())? => {
-                        return Err(ApiError::Conflict {
-                            resource: Resource::Organization,
-                            id: format!("Slug({:?})", s.as_str()),
-                            reason: "UNIQUE constraint failed: organization.slug".to_owned(),
-                        });
-                    }
-                    Some(s) => s.clone(),
-                    None => free_slug(slug_from_name(body.name.as_str()).as_ref(), now, |s| {
-                        db::organizations::slug_taken(c, s)
-                    })?,
-                };
+                let slug = choose_slug(
+                    body.slug.as_ref(),
+                    body.name.as_str(),
+                    now,
+                    |s| db::organizations::slug_taken(c, s),
+                    || ApiError::Conflict {
+                        resource: Resource::Organization,
+                        id: format!("Slug({:?})", body.slug.as_ref().map_or("", Slug::as_str)),
+                        reason: "UNIQUE constraint failed: organization.slug".to_owned(),
+                    },
+                )?;
                 let org = db::organizations::insert(
                     c,
                     &InsertOrganization {

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use super::extract::{Json, Path, Query};
 use super::organizations::{DeleteQuery, OrgParams};
 use super::pagination::{ListQuery, Paged};
-use crate::accounts::free_slug;
+use crate::accounts::choose_slug;
 use crate::auth::access::{organization_for, project_for};
 use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
 use crate::auth::{Actor, BearerToken, Principal};
@@ -19,7 +19,7 @@ use crate::domain::accounts::{
     JsonAllowed, JsonNewProject, JsonProject, JsonProjects, JsonUpdateProject, Visibility,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::names::{ResourceName, Slug, slug_from_name};
+use crate::domain::names::{ResourceName, Slug};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Resource};
 use crate::state::AppState;
@@ -100,15 +100,13 @@ pub async fn org_project_post(
                     id: format!("Name({:?})", body.name.as_str()),
                     reason: format!("UNIQUE constraint failed: {column}"),
                 };
-                let slug = match &body.slug {
-                    Some(s) if db::projects::slug_taken(c, s.as_str())? => {
-                        return Err(conflict("project.slug"));
-                    }
-                    Some(s) => s.clone(),
-                    None => free_slug(slug_from_name(body.name.as_str()).as_ref(), now, |s| {
-                        db::projects::slug_taken(c, s)
-                    })?,
-                };
+                let slug = choose_slug(
+                    body.slug.as_ref(),
+                    body.name.as_str(),
+                    now,
+                    |s| db::projects::slug_taken(c, s),
+                    || conflict("project.slug"),
+                )?;
                 let inserted = db::projects::insert(
                     c,
                     &InsertProject {

@@ -195,14 +195,7 @@ impl TestApp {
             .send()
             .await
             .expect(202);
-        let token = self.confirmation_token(email);
-        let res = self
-            .post("/v0/auth/confirm")
-            .json(&json!({ "token": token }))
-            .send()
-            .await
-            .expect(200);
-        let body = res.json();
+        let body = self.confirm(email).await;
         Account {
             uuid: body["user"]["uuid"].as_str().unwrap().to_owned(),
             slug: body["user"]["slug"].as_str().unwrap().to_owned(),
@@ -218,14 +211,21 @@ impl TestApp {
             .send()
             .await
             .expect(202);
+        self.confirm(email).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Exchanges the last confirmation token sent to `email`; the body of the answer.
+    async fn confirm(&self, email: &str) -> Value {
         let token = self.confirmation_token(email);
-        let res = self
-            .post("/v0/auth/confirm")
+        self.post("/v0/auth/confirm")
             .json(&json!({ "token": token }))
             .send()
             .await
-            .expect(200);
-        res.json()["token"].as_str().unwrap().to_owned()
+            .expect(200)
+            .json()
     }
 
     /// Creates an organization as `who`; returns its slug.
