@@ -79,7 +79,8 @@ pub async fn outer(
         .filter(|_| req.headers().contains_key(header::AUTHORIZATION))
         .and_then(|addr| limits.auth_failures.check(addr, clock.now()).err());
     // Everything logged while this request is served (on any thread it reaches: see
-    // `Db::run`) carries its id.
+    // `Db::run`) carries its id. The request's own line, below, names it in its fields
+    // and is written outside the span, so the id is not formatted twice.
     let span = tracing::info_span!("request", request_id = %request_id);
     let response = match (refused, normalize_path(req.uri())) {
         (Some(retry_after), _) => {
@@ -92,7 +93,6 @@ pub async fn outer(
         (None, Ok(None)) => next.run(req).instrument(span.clone()).await,
         (None, Err(e)) => ApiError::from(e).into_response(),
     };
-    let _entered = span.enter();
     if let Some(addr) = client {
         if response
             .extensions()
