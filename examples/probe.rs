@@ -6,9 +6,9 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use keyward::auth::api_key::{KeyKind, PlainKey};
 use keyward::auth::{Bearer, Principal, access, authenticate, rbac::Permission};
 use keyward::config::{Config, Overrides};
+use keyward::credentials::secret::{KeyKind, PlainKey};
 use keyward::domain::ids::ResourceId;
 use keyward::state::Clock;
 
@@ -42,7 +42,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                 access::project_for(c, &Principal::User(user), &project, Permission::Manage)
                     .map_err(|e| e.to_string())?;
             let t2 = Instant::now();
-            keyward::db::project_keys::find(c, found.project.id, &key_uuid)?.ok_or("no key")?;
+            let table = keyward::db::credentials::Table::ProjectKey;
+            keyward::db::credentials::find(c, table, found.project.id, &key_uuid)?
+                .ok_or("no key")?;
             let t3 = Instant::now();
             spent[0] += t1 - t0;
             spent[1] += t2 - t1;

@@ -11,15 +11,16 @@ use std::path::PathBuf;
 use diesel::SqliteConnection;
 
 use keyward::accounts::{NewAccount, create_account};
-use keyward::auth::api_key::{KeyKind, PlainKey};
 use keyward::auth::jwt::JwtKeys;
 use keyward::auth::jwt::{Audience, CLIENT_TTL};
 use keyward::config::{Config, Overrides};
 use keyward::credentials::create_user_key;
+use keyward::credentials::secret::{KeyKind, PlainKey};
 use keyward::db;
+use keyward::db::credentials::{NewCredential, Table};
 use keyward::db::rows::{
-    InsertOrganization, InsertOrganizationRole, InsertProject, InsertProjectKey, InsertProjectRole,
-    InsertToken, QueryOrganization, QueryProject, QueryUser,
+    InsertOrganization, InsertOrganizationRole, InsertProject, InsertProjectRole,
+    QueryOrganization, QueryProject, QueryUser,
 };
 use keyward::domain::names::{Email, UserName};
 use keyward::state::Clock;
@@ -142,18 +143,16 @@ fn project_keys(
             for i in chunk * 10_000..((chunk + 1) * 10_000).min(n) {
                 let key = PlainKey::generate(KeyKind::Project);
                 let uuid = uuid::Uuid::now_v7().to_string();
-                db::project_keys::insert(
-                    c,
-                    &InsertProjectKey {
-                        uuid: uuid.clone(),
-                        project_id: project.id,
-                        creator_id: Some(admin.id),
-                        name: format!("key-{i:06}"),
-                        key_hash: key.hash().as_str().to_owned(),
-                        creation: secs,
-                        expiration: secs + i64::from(u32::MAX),
-                    },
-                )?;
+                let row = NewCredential {
+                    uuid: uuid.clone(),
+                    owner_id: project.id,
+                    creator_id: Some(admin.id),
+                    name: &format!("key-{i:06}"),
+                    secret: key.hash().as_str().to_owned(),
+                    creation: secs,
+                    expiration: secs + i64::from(u32::MAX),
+                };
+                db::credentials::insert(c, Table::ProjectKey, &row)?;
                 if first.is_none() {
                     first = Some((uuid, key.into_exposed()));
                 }
@@ -176,17 +175,16 @@ fn legacy_tokens(
     for i in 0..n {
         let ttl = u32::MAX - u32::try_from(i)?;
         let (token, claims) = jwt.mint(Audience::ApiKey, &admin.email, ttl, now, None)?;
-        db::tokens::insert(
-            c,
-            &InsertToken {
-                uuid: uuid::Uuid::now_v7().to_string(),
-                user_id: admin.id,
-                name: format!("legacy-{i}"),
-                jwt: token.clone(),
-                creation: claims.iat,
-                expiration: claims.exp,
-            },
-        )?;
+        let row = NewCredential {
+            uuid: uuid::Uuid::now_v7().to_string(),
+            owner_id: admin.id,
+            creator_id: None,
+            name: &format!("legacy-{i}"),
+            secret: token.clone(),
+            creation: claims.iat,
+            expiration: claims.exp,
+        };
+        db::credentials::insert(c, Table::Token, &row)?;
         tokens.push(token);
     }
     Ok(tokens)

@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::accounts::{NewAccount, create_account};
 use crate::auth::jwt::{Audience, CLIENT_TTL};
-use crate::credentials;
+use crate::credentials::{self, Scope};
 use crate::db;
-use crate::db::rows::{InsertToken, QueryUser};
+use crate::db::credentials::{NewCredential, Table};
+use crate::db::rows::QueryUser;
 use crate::domain::credentials::ttl_or_default;
 use crate::domain::ids::ResourceId;
 use crate::domain::names::{Email, Jwt, ResourceName, Slug, UserName};
@@ -131,17 +132,16 @@ pub fn import_token(
             )));
         }
         let uuid = uuid::Uuid::now_v7();
-        db::tokens::insert(
-            c,
-            &InsertToken {
-                uuid: uuid.to_string(),
-                user_id: user.id,
-                name: name.into_string(),
-                jwt: jwt.into_string(),
-                creation: claims.iat,
-                expiration: claims.exp,
-            },
-        )?;
+        let row = NewCredential {
+            uuid: uuid.to_string(),
+            owner_id: user.id,
+            creator_id: None,
+            name: name.as_str(),
+            secret: jwt.into_string(),
+            creation: claims.iat,
+            expiration: claims.exp,
+        };
+        db::credentials::insert(c, Table::Token, &row)?;
         Ok(uuid)
     })?;
     writeln!(out, "imported token {uuid}")?;
@@ -164,11 +164,7 @@ fn parse_user(user: &str) -> Result<ResourceId, AdminError> {
         .ok_or_else(|| AdminError::Invalid(format!("`{user}` is not a user slug or UUID")))
 }
 
-fn find_user(
-    c: &mut diesel::SqliteConnection,
-    id: &ResourceId,
-    raw: &str,
-) -> Result<QueryUser, AdminError> {
+fn find_user(c: &mut db::Conn, id: &ResourceId, raw: &str) -> Result<QueryUser, AdminError> {
     db::users::find(c, id)?.ok_or_else(|| AdminError::Invalid(format!("no user `{raw}`")))
 }
 
@@ -209,13 +205,19 @@ pub fn list_user_keys(
             offset: 0,
             desc: false,
         };
-        let live = db::user_keys::list(c, found.id, None, &db::Filter::default(), page)?.0;
+        let scope = Scope::user_keys(&found, None);
+        let marks = state.db.page_marks();
+        let live = credentials::list(c, &marks, &scope, &db::Filter::default(), page)?.0;
         let revoked = db::Filter {
             revoked: true,
             ..db::Filter::default()
         };
-        let gone = db::user_keys::list(c, found.id, None, &revoked, page)?.0;
-        Ok(live.into_iter().chain(gone).collect::<Vec<_>>())
+        let gone = credentials::list(c, &marks, &scope, &revoked, page)?.0;
+        Ok(live
+            .into_iter()
+            .chain(gone)
+            .map(|k| k.row)
+            .collect::<Vec<_>>())
     })?;
     writeln!(
         out,

@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 
 use common::Server;
-use keyward::auth::api_key::{KeyHash, KeyKind, PlainKey};
+use keyward::credentials::secret::{KeyHash, KeyKind, PlainKey};
 
 const SECRET: &str = "a-very-secret-signing-key-0123456789";
 

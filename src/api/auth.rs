@@ -197,7 +197,7 @@ fn verify_invite(
     }
     let invitation = Invitation::new(
         claims,
-        crate::auth::api_key::KeyHash::of(token.as_str())
+        crate::credentials::secret::KeyHash::of(token.as_str())
             .as_str()
             .to_owned(),
     );

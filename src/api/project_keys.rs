@@ -12,16 +12,13 @@ use super::pagination::{ListQuery, Paged};
 use crate::auth::access::project_for;
 use crate::auth::rbac::Permission;
 use crate::auth::{BearerToken, Principal};
-use crate::credentials::create_project_key;
-use crate::db;
-use crate::db::rows::QueryProjectKey;
+use crate::credentials::{self, Scope, create_project_key};
 use crate::domain::credentials::{
     JsonNewProjectKey, JsonProjectKey, JsonProjectKeyCreated, JsonProjectKeys,
     JsonUpdateProjectKey, ttl_or_default,
 };
-use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Resource};
+use crate::domain::ids::ResourceId;
+use crate::error::{ApiError, KeyAction};
 use crate::state::AppState;
 
 /// Path of the project-key collection.
@@ -61,13 +58,10 @@ pub async fn proj_keys_get(
         .read_as(bearer, move |c, user, _| {
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let (rows, total) =
-                db::project_keys::list(c, &marks, found.project.id, &query.filter(), query.page())?;
-            let keys = rows
-                .into_iter()
-                .map(|(row, creator)| to_json(row, &found.project.uuid, creator.as_deref()))
-                .collect();
-            Ok(Paged(keys, total))
+            let scope = Scope::project_keys(&found.project);
+            let (keys, total) =
+                credentials::list(c, &marks, &scope, &query.filter(), query.page())?;
+            Ok(Paged(keys.into_iter().map(Into::into).collect(), total))
         })
         .await
         .map_err(ApiError::with_token_hint)
@@ -124,12 +118,9 @@ pub async fn proj_key_get(
         .read_as(bearer, move |c, user, _| {
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
-            Ok(axum::Json(to_json(
-                row,
-                &found.project.uuid,
-                creator.as_deref(),
-            )))
+            let scope = Scope::project_keys(&found.project);
+            let key = credentials::view(c, &scope, path.key, KeyAction::View)?;
+            Ok(axum::Json(key.into()))
         })
         .await
         .map_err(ApiError::with_token_hint)
@@ -152,23 +143,9 @@ pub async fn proj_key_patch(
         .write_as(bearer, move |c, user, _| {
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let (row, creator) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
-            let Some(name) = body.name else {
-                return Err(ApiError::empty_update(
-                    Resource::ProjectKey,
-                    describe(&found.project.uuid, path.key),
-                ));
-            };
-            db::project_keys::rename(c, row.id, name.as_str())?;
-            let row = QueryProjectKey {
-                name: name.into_string(),
-                ..row
-            };
-            Ok(axum::Json(to_json(
-                row,
-                &found.project.uuid,
-                creator.as_deref(),
-            )))
+            let scope = Scope::project_keys(&found.project);
+            let key = credentials::rename(c, &scope, path.key, body.name)?;
+            Ok(axum::Json(key.into()))
         })
         .await
         .map_err(ApiError::with_token_hint)
@@ -190,10 +167,7 @@ pub async fn proj_key_delete(
         .write_as(bearer, move |c, user, now| {
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let (row, _) = find_key(c, found.project.id, &found.project.uuid, path.key)?;
-            if db::project_keys::revoke(c, row.id, now.timestamp())? == 0 {
-                return Err(ApiError::AlreadyRevoked("Project key"));
-            }
+            credentials::revoke(c, &Scope::project_keys(&found.project), path.key, now)?;
             Ok(StatusCode::NO_CONTENT)
         })
         .await
@@ -211,42 +185,4 @@ pub async fn proj_keys_options(
 /// Preflight for one project key: checks the path, no credential.
 pub async fn proj_key_options(Path(_): Path<ProjKeyParams>) -> axum::response::Response {
     super::conventions::preflight()
-}
-
-/// How a key is named in messages: by public UUIDs only (Bencher shows internal row ids).
-fn describe(project_uuid: &str, key: Uuid) -> String {
-    format!("(ProjectUuid({project_uuid}), ProjectKeyUuid({key}))")
-}
-
-fn find_key(
-    c: &mut diesel::SqliteConnection,
-    project_id: i32,
-    project_uuid: &str,
-    key: Uuid,
-) -> Result<db::project_keys::KeyWithCreator, ApiError> {
-    db::project_keys::find(c, project_id, &key.to_string())?
-        .ok_or_else(|| ApiError::not_found(Resource::ProjectKey, describe(project_uuid, key)))
-}
-
-fn to_json(row: QueryProjectKey, project_uuid: &str, creator: Option<&str>) -> JsonProjectKey {
-    let QueryProjectKey {
-        id: _,
-        uuid,
-        project_id: _,
-        creator_id: _,
-        name,
-        key_hash: _,
-        creation,
-        expiration,
-        revoked,
-    } = row;
-    JsonProjectKey {
-        uuid: uuid_from_db(&uuid),
-        project: uuid_from_db(project_uuid),
-        creator: creator.map(uuid_from_db),
-        name,
-        creation: Timestamp::from_secs(creation),
-        expiration: Timestamp::from_secs(expiration),
-        revoked: revoked.map(Timestamp::from_secs),
-    }
 }

@@ -188,7 +188,7 @@ pub async fn projects_get(
         .read_as_actor(actor, move |c, principal, _| {
             let viewer = match principal {
                 Principal::Anonymous => Viewer::Anonymous,
-                Principal::ProjectKey(key) => Viewer::Project(key.project_id),
+                Principal::ProjectKey(key) => Viewer::Project(key.owner_id),
                 Principal::User(u) if u.is_admin() => Viewer::Admin,
                 Principal::User(u) => Viewer::User(u.user.id),
             };

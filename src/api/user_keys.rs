@@ -10,18 +10,15 @@ use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
+use crate::auth::BearerToken;
 use crate::auth::access::user_for;
-use crate::auth::{AuthUser, BearerToken};
-use crate::credentials::create_user_key;
-use crate::db;
-use crate::db::rows::QueryUserKey;
+use crate::credentials::{self, Scope, create_user_key};
 use crate::domain::credentials::{
     JsonNewUserKey, JsonUpdateUserKey, JsonUserKey, JsonUserKeyCreated, JsonUserKeys,
     ttl_or_default,
 };
-use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Forbidden, KeyAction, Resource};
+use crate::domain::ids::ResourceId;
+use crate::error::{ApiError, Forbidden, KeyAction};
 use crate::state::AppState;
 
 /// Path of a user's key collection.
@@ -56,18 +53,14 @@ pub async fn user_keys_get(
     Path(path): Path<UserKeysParams>,
     Query(query): Query<ListQuery>,
 ) -> Result<Paged<JsonUserKey>, ApiError> {
+    let marks = state.db.page_marks();
     state
         .read_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
-            let (rows, total) = db::user_keys::list(
-                c,
-                user.id,
-                caller.user_key_id(),
-                &query.filter(),
-                query.page(),
-            )?;
-            let keys = rows.into_iter().map(|r| to_json(r, &user.uuid)).collect();
-            Ok(Paged(keys, total))
+            let scope = Scope::user_keys(&user, caller.user_key_id());
+            let (keys, total) =
+                credentials::list(c, &marks, &scope, &query.filter(), query.page())?;
+            Ok(Paged(keys.into_iter().map(Into::into).collect(), total))
         })
         .await
 }
@@ -120,8 +113,9 @@ pub async fn user_key_get(
     state
         .read_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
-            let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::View)?;
-            Ok(axum::Json(to_json(row, &user.uuid)))
+            let scope = Scope::user_keys(&user, caller.user_key_id());
+            let key = credentials::view(c, &scope, path.key, KeyAction::View)?;
+            Ok(axum::Json(key.into()))
         })
         .await
 }
@@ -142,19 +136,9 @@ pub async fn user_key_patch(
     state
         .write_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
-            let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::Update)?;
-            let Some(name) = body.name else {
-                return Err(ApiError::empty_update(
-                    Resource::UserKey,
-                    describe(&user.uuid, path.key),
-                ));
-            };
-            db::user_keys::rename(c, row.id, name.as_str())?;
-            let row = QueryUserKey {
-                name: name.into_string(),
-                ..row
-            };
-            Ok(axum::Json(to_json(row, &user.uuid)))
+            let scope = Scope::user_keys(&user, caller.user_key_id());
+            let key = credentials::rename(c, &scope, path.key, body.name)?;
+            Ok(axum::Json(key.into()))
         })
         .await
 }
@@ -175,10 +159,8 @@ pub async fn user_key_delete(
     state
         .write_as(bearer, move |c, caller, now| {
             let user = user_for(c, &caller, &path.user)?;
-            let row = find_own_key(c, &caller, &user.uuid, user.id, path.key, KeyAction::Revoke)?;
-            if db::user_keys::revoke(c, row.id, now.timestamp())? == 0 {
-                return Err(ApiError::AlreadyRevoked("User key"));
-            }
+            let scope = Scope::user_keys(&user, caller.user_key_id());
+            credentials::revoke(c, &scope, path.key, now)?;
             Ok(StatusCode::NO_CONTENT)
         })
         .await
@@ -195,46 +177,4 @@ pub async fn user_keys_options(
 /// Preflight for one user key.
 pub async fn user_key_options(Path(_): Path<UserKeyParams>) -> axum::response::Response {
     super::conventions::preflight()
-}
-
-fn describe(user_uuid: &str, key: Uuid) -> String {
-    format!("(UserUuid({user_uuid}), UserKeyUuid({key}))")
-}
-
-/// Finds the key (404 first), then applies the user-key self rule (403).
-fn find_own_key(
-    c: &mut diesel::SqliteConnection,
-    caller: &AuthUser,
-    user_uuid: &str,
-    user_id: i32,
-    key: Uuid,
-    action: KeyAction,
-) -> Result<QueryUserKey, ApiError> {
-    let row = db::user_keys::find(c, user_id, &key.to_string())?
-        .ok_or_else(|| ApiError::not_found(Resource::UserKey, describe(user_uuid, key)))?;
-    match caller.user_key_id() {
-        Some(id) if id != row.id => Err(Forbidden::UserKeyOnlyItself(action).into()),
-        _ => Ok(row),
-    }
-}
-
-fn to_json(row: QueryUserKey, user_uuid: &str) -> JsonUserKey {
-    let QueryUserKey {
-        id: _,
-        uuid,
-        user_id: _,
-        name,
-        key_hash: _,
-        creation,
-        expiration,
-        revoked,
-    } = row;
-    JsonUserKey {
-        uuid: uuid_from_db(&uuid),
-        user: uuid_from_db(user_uuid),
-        name,
-        creation: Timestamp::from_secs(creation),
-        expiration: Timestamp::from_secs(expiration),
-        revoked: revoked.map(Timestamp::from_secs),
-    }
 }

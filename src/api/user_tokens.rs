@@ -10,14 +10,12 @@ use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
-use crate::auth::BearerToken;
 use crate::auth::access::user_for;
-use crate::db;
-use crate::db::rows::QueryToken;
+use crate::auth::{AuthUser, BearerToken};
+use crate::credentials::{self, Scope};
 use crate::domain::credentials::{JsonNewToken, JsonToken, JsonTokens, JsonUpdateToken};
-use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::time::Timestamp;
-use crate::error::{ApiError, Forbidden, Resource};
+use crate::domain::ids::ResourceId;
+use crate::error::{ApiError, Forbidden, KeyAction};
 use crate::state::AppState;
 
 /// Path of a user's token collection.
@@ -53,15 +51,19 @@ pub async fn user_tokens_get(
     Query(query): Query<ListQuery>,
     BearerToken(bearer): BearerToken,
 ) -> Result<Paged<JsonToken>, ApiError> {
+    let marks = state.db.page_marks();
     state
         .read_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
-            let (rows, total) = db::tokens::list(c, user.id, &query.filter(), query.page())?;
-            Ok(Paged(
-                rows.into_iter().map(|r| to_json(r, &user.uuid)).collect(),
-                total,
-            ))
+            let (tokens, total) = credentials::list(
+                c,
+                &marks,
+                &Scope::tokens(&user),
+                &query.filter(),
+                query.page(),
+            )?;
+            Ok(Paged(tokens.into_iter().map(Into::into).collect(), total))
         })
         .await
 }
@@ -102,8 +104,8 @@ pub async fn user_token_get(
         .read_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
-            let row = find_token(c, &user.uuid, user.id, path.token)?;
-            Ok(axum::Json(to_json(row, &user.uuid)))
+            let token = credentials::view(c, &Scope::tokens(&user), path.token, KeyAction::View)?;
+            Ok(axum::Json(token.into()))
         })
         .await
 }
@@ -125,19 +127,8 @@ pub async fn user_token_patch(
         .write_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
-            let row = find_token(c, &user.uuid, user.id, path.token)?;
-            let Some(name) = body.name else {
-                return Err(ApiError::empty_update(
-                    Resource::Token,
-                    describe(&user.uuid, path.token),
-                ));
-            };
-            db::tokens::rename(c, row.id, name.as_str())?;
-            let row = QueryToken {
-                name: name.into_string(),
-                ..row
-            };
-            Ok(axum::Json(to_json(row, &user.uuid)))
+            let token = credentials::rename(c, &Scope::tokens(&user), path.token, body.name)?;
+            Ok(axum::Json(token.into()))
         })
         .await
 }
@@ -157,10 +148,7 @@ pub async fn user_token_delete(
     state
         .write_as(bearer, move |c, caller, now| {
             let user = user_for(c, &caller, &path.user)?;
-            let row = find_token(c, &user.uuid, user.id, path.token)?;
-            if db::tokens::revoke(c, row.id, now.timestamp())? == 0 {
-                return Err(ApiError::AlreadyRevoked("Token"));
-            }
+            credentials::revoke(c, &Scope::tokens(&user), path.token, now)?;
             Ok(StatusCode::NO_CONTENT)
         })
         .await
@@ -181,45 +169,9 @@ pub async fn user_token_options(Path(_): Path<UserTokenParams>) -> axum::respons
 
 /// A token's JSON carries its JWT: a user key may not read it, or a stolen user key would
 /// hand out the user's legacy tokens. (It may still revoke them.)
-fn refuse_user_keys(caller: &crate::auth::AuthUser) -> Result<(), ApiError> {
+fn refuse_user_keys(caller: &AuthUser) -> Result<(), ApiError> {
     match caller.user_key_id() {
         Some(_) => Err(Forbidden::UserKeyCannotReadTokens.into()),
         None => Ok(()),
-    }
-}
-
-fn describe(user_uuid: &str, token: Uuid) -> String {
-    format!("(UserUuid({user_uuid}), {:?})", token.to_string())
-}
-
-fn find_token(
-    c: &mut diesel::SqliteConnection,
-    user_uuid: &str,
-    user_id: i32,
-    token: Uuid,
-) -> Result<QueryToken, ApiError> {
-    db::tokens::find(c, user_id, &token.to_string())?
-        .ok_or_else(|| ApiError::not_found(Resource::Token, describe(user_uuid, token)))
-}
-
-fn to_json(row: QueryToken, user_uuid: &str) -> JsonToken {
-    let QueryToken {
-        id: _,
-        uuid,
-        user_id: _,
-        name,
-        jwt,
-        creation,
-        expiration,
-        revoked,
-    } = row;
-    JsonToken {
-        uuid: uuid_from_db(&uuid),
-        user: uuid_from_db(user_uuid),
-        name,
-        token: jwt,
-        creation: Timestamp::from_secs(creation),
-        expiration: Timestamp::from_secs(expiration),
-        revoked: revoked.map(Timestamp::from_secs),
     }
 }

@@ -138,7 +138,7 @@ fn apply_update(
             return Err(conflict("user.email"));
         }
         // Legacy tokens name the user by email: a new email retires them all.
-        db::tokens::revoke_all(c, user.id, now)?;
+        db::credentials::revoke_all_tokens(c, user.id, now)?;
     }
     let changes = UpdateUser {
         name: body.name.map(|n| n.as_str().to_owned()),

@@ -50,7 +50,7 @@ pub fn project_for(
     let allowed = match principal {
         Principal::ProjectKey(key) => {
             // A project key acts on its own project's data; it never manages the project.
-            key.project_id == found.project.id
+            key.owner_id == found.project.id
                 && !matches!(permission, Permission::Manage)
                 && !matches!(
                     permission,

@@ -9,7 +9,6 @@
 //!   optional, and a project key (`bencher_run_…`) is accepted.
 
 pub mod access;
-pub mod api_key;
 pub mod jwt;
 pub mod rbac;
 
@@ -17,15 +16,16 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use diesel::sqlite::SqliteConnection;
 
+use crate::credentials::secret::{KeyKind, PlainKey};
+use crate::credentials::{verify_project_key, verify_user_key};
 use crate::db;
-use crate::db::rows::{QueryProjectKey, QueryUser};
-use crate::domain::credentials::is_live;
+use crate::db::Conn;
+use crate::db::credentials::CredentialRow;
+use crate::db::rows::QueryUser;
 use crate::domain::ids::uuid_from_db;
 use crate::error::{ApiError, AuthError, Resource};
 use crate::state::AppState;
-use api_key::{KeyKind, PlainKey};
 use jwt::{Audience, JwtKeys};
 
 /// A syntactically valid bearer credential of the kind a user authenticates with.
@@ -141,7 +141,7 @@ impl AuthUser {
 
 /// Verifies a bearer credential against the database, as of `now`.
 pub fn authenticate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     keys: &JwtKeys,
     bearer: &Bearer,
     now: DateTime<Utc>,
@@ -155,32 +155,25 @@ pub fn authenticate(
 /// Unknown, revoked, expired and locked-user keys all get the same answer, and so does a
 /// database error during the lookup.
 fn authenticate_user_key(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: &PlainKey,
     now: DateTime<Utc>,
 ) -> Result<AuthUser, ApiError> {
-    let hash = key.hash();
-    let found = db::user_keys::find_by_hash(conn, hash.as_str()).map_err(|e| {
+    let found = verify_user_key(conn, key, now).map_err(|e| {
         tracing::warn!(error = %e, "user key lookup failed");
         AuthError::InvalidUserKey
     })?;
     match found {
-        Some((row, user))
-            if hash.matches(&row.key_hash)
-                && is_live(row.revoked, row.expiration, now.timestamp())
-                && !user.locked =>
-        {
-            Ok(AuthUser {
-                user,
-                via: Via::UserKey(row.id),
-            })
-        }
+        Some((row, user)) if !user.locked => Ok(AuthUser {
+            user,
+            via: Via::UserKey(row.id),
+        }),
         _ => Err(AuthError::InvalidUserKey.into()),
     }
 }
 
 fn authenticate_jwt(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     keys: &JwtKeys,
     token: &str,
     now: DateTime<Utc>,
@@ -195,7 +188,7 @@ fn authenticate_jwt(
         return Err(AuthError::Locked(uuid_from_db(&user.uuid)).into());
     }
     let audience = if claims.aud == Audience::ApiKey.as_str() {
-        if db::tokens::is_revoked(conn, user.id, token)? {
+        if db::credentials::token_is_revoked(conn, user.id, token)? {
             return Err(AuthError::RevokedToken.into());
         }
         Audience::ApiKey
@@ -213,7 +206,8 @@ fn authenticate_jwt(
 pub enum Principal {
     Anonymous,
     User(AuthUser),
-    ProjectKey(QueryProjectKey),
+    /// A live project key (its row: `owner_id` is its project).
+    ProjectKey(CredentialRow),
 }
 
 impl Principal {
@@ -228,7 +222,7 @@ impl Principal {
 
 /// Verifies an [`Actor`]. Failures of any kind are 401s on these endpoints.
 pub fn authenticate_actor(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     keys: &JwtKeys,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -238,15 +232,9 @@ pub fn authenticate_actor(
         Actor::ProjectKey(value) => {
             let key =
                 PlainKey::parse(KeyKind::Project, value).ok_or(AuthError::InvalidProjectKey)?;
-            let hash = key.hash();
-            match db::project_keys::find_by_hash(conn, hash.as_str()) {
-                Ok(Some(row))
-                    if hash.matches(&row.key_hash)
-                        && is_live(row.revoked, row.expiration, now.timestamp()) =>
-                {
-                    Ok(Principal::ProjectKey(row))
-                }
-                Ok(_) => Err(AuthError::InvalidProjectKey.into()),
+            match verify_project_key(conn, &key, now) {
+                Ok(Some(row)) => Ok(Principal::ProjectKey(row)),
+                Ok(None) => Err(AuthError::InvalidProjectKey.into()),
                 Err(e) => {
                     tracing::warn!(error = %e, "project key lookup failed");
                     Err(AuthError::InvalidProjectKey.into())

@@ -13,16 +13,14 @@
 //! No connection is ever held across an `.await`.
 
 mod checkpoint;
+pub mod credentials;
 pub mod marks;
 pub mod organizations;
-pub mod project_keys;
 pub mod projects;
 mod readers;
 pub mod rows;
 pub mod schema;
 pub mod server;
-pub mod tokens;
-pub mod user_keys;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +31,10 @@ use checkpoint::Checkpoints;
 use diesel::Connection;
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::sqlite::SqliteConnection;
+
+/// The one connection type every layer above `db/` works with: queries take `&mut Conn`
+/// and run inside the doors below ([`Db::run`], [`Db::write`]).
+pub type Conn = SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// The migrations in `migrations/`, compiled into the binary.

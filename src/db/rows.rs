@@ -2,9 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{
-    organization, organization_role, project, project_key, project_role, token, user, user_key,
-};
+use super::schema::{organization, organization_role, project, project_role, user};
 
 /// A `user` row.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -110,84 +108,4 @@ pub struct InsertProjectRole {
     pub role: String,
     pub created: i64,
     pub modified: i64,
-}
-
-/// A `project_key` row.
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = project_key, check_for_backend(diesel::sqlite::Sqlite))]
-pub struct QueryProjectKey {
-    pub id: i32,
-    pub uuid: String,
-    pub project_id: i32,
-    pub creator_id: Option<i32>,
-    pub name: String,
-    pub key_hash: String,
-    pub creation: i64,
-    pub expiration: i64,
-    pub revoked: Option<i64>,
-}
-
-/// A new `project_key` row.
-#[derive(Insertable)]
-#[diesel(table_name = project_key)]
-pub struct InsertProjectKey {
-    pub uuid: String,
-    pub project_id: i32,
-    pub creator_id: Option<i32>,
-    pub name: String,
-    pub key_hash: String,
-    pub creation: i64,
-    pub expiration: i64,
-}
-
-/// A `user_key` row.
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = user_key, check_for_backend(diesel::sqlite::Sqlite))]
-pub struct QueryUserKey {
-    pub id: i32,
-    pub uuid: String,
-    pub user_id: i32,
-    pub name: String,
-    pub key_hash: String,
-    pub creation: i64,
-    pub expiration: i64,
-    pub revoked: Option<i64>,
-}
-
-/// A new `user_key` row.
-#[derive(Insertable)]
-#[diesel(table_name = user_key)]
-pub struct InsertUserKey {
-    pub uuid: String,
-    pub user_id: i32,
-    pub name: String,
-    pub key_hash: String,
-    pub creation: i64,
-    pub expiration: i64,
-}
-
-/// A `token` row (a legacy JWT).
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = token, check_for_backend(diesel::sqlite::Sqlite))]
-pub struct QueryToken {
-    pub id: i32,
-    pub uuid: String,
-    pub user_id: i32,
-    pub name: String,
-    pub jwt: String,
-    pub creation: i64,
-    pub expiration: i64,
-    pub revoked: Option<i64>,
-}
-
-/// A new `token` row.
-#[derive(Insertable)]
-#[diesel(table_name = token)]
-pub struct InsertToken {
-    pub uuid: String,
-    pub user_id: i32,
-    pub name: String,
-    pub jwt: String,
-    pub creation: i64,
-    pub expiration: i64,
 }

@@ -140,33 +140,11 @@ pub struct JsonUpdateToken {
 /// The default time to live of a new key: `u32::MAX` seconds (about 136 years).
 pub const DEFAULT_TTL: u32 = u32::MAX;
 
-/// The one rule for whether a credential authenticates at `now` (Unix seconds): not
-/// revoked, and not yet at its expiration.
-pub fn is_live(revoked: Option<i64>, expiration: i64, now: i64) -> bool {
-    revoked.is_none() && now < expiration
-}
-
 /// Applies Bencher's TTL rule: absent means the default, zero is refused.
 pub fn ttl_or_default(ttl: Option<u32>) -> Option<u32> {
     match ttl {
         None => Some(DEFAULT_TTL),
         Some(0) => None,
         Some(t) => Some(t),
-    }
-}
-
-#[cfg(test)]
-mod liveness {
-    use super::is_live;
-
-    #[test]
-    fn live_until_revoked_or_expired() {
-        assert!(is_live(None, 100, 99));
-        assert!(!is_live(None, 100, 100), "expired at its expiration second");
-        assert!(!is_live(Some(50), 100, 60));
-        assert!(
-            !is_live(Some(50), 100, 40),
-            "a revocation counts whenever it was"
-        );
     }
 }

@@ -3,8 +3,8 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use keyward::auth::api_key::KeyHash;
 use keyward::config::{Config, Overrides};
+use keyward::credentials::secret::KeyHash;
 use keyward::import::{BencherSecurity, import_bencher};
 use keyward::state::{AppState, Clock};
 use serde_json::json;

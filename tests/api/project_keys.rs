@@ -117,7 +117,7 @@ async fn proj_key_post_stores_only_the_sha256() {
                 .unwrap())
         })
         .unwrap();
-    let expected = keyward::auth::api_key::KeyHash::of(&key);
+    let expected = keyward::credentials::secret::KeyHash::of(&key);
     assert_eq!(stored, [expected.as_str().to_owned()]);
     assert!(
         stored[0]
@@ -406,7 +406,7 @@ async fn proj_key_patch_renames_and_refuses_empty_changes() {
                 ") has conflict: There are no changes to save. This query cannot be built"
             )
         );
-        let hash = keyward::auth::api_key::KeyHash::of(&key);
+        let hash = keyward::credentials::secret::KeyHash::of(&key);
         assert!(
             !message.contains(hash.as_str())
                 && !message.contains(&key)

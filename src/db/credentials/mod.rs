@@ -1,0 +1,392 @@
+//! The three credential tables (`project_key`, `user_key`, `token`) behind one row type and
+//! one set of operations. Each operation is written once; only the table it reads differs,
+//! and that is chosen in a short `match` (Diesel's schema is static, so a table cannot be a
+//! value).
+
+mod project_list;
+
+use diesel::dsl;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Text};
+use diesel::sqlite::Sqlite;
+
+use super::Conn;
+use super::marks::PageMarks;
+use super::rows::QueryUser;
+use super::schema::{project, project_key, token, user, user_key};
+use super::{Filter, Listed, Page};
+
+/// Which table a credential lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    ProjectKey,
+    UserKey,
+    Token,
+}
+
+/// A credential of any kind, as every read shows it (never its hash).
+///
+/// A new column shared by the kinds is added here, in [`NewCredential`], and in each
+/// table's select list below: once per layer.
+#[derive(Clone, Debug, Queryable)]
+pub struct CredentialRow {
+    pub id: i32,
+    pub uuid: String,
+    /// The project (project keys) or user (user keys, tokens) it belongs to.
+    pub owner_id: i32,
+    pub name: String,
+    pub creation: i64,
+    pub expiration: i64,
+    pub revoked: Option<i64>,
+    /// A project key's creator (a user UUID, `None` once that user is gone), or a token's
+    /// JWT; always `None` for user keys.
+    pub detail: Option<String>,
+}
+
+/// A credential to insert.
+pub struct NewCredential<'a> {
+    pub uuid: String,
+    pub owner_id: i32,
+    /// The user who made a project key (ignored for the other kinds).
+    pub creator_id: Option<i32>,
+    pub name: &'a str,
+    /// The key's SHA-256 (hex), or a token's JWT.
+    pub secret: String,
+    pub creation: i64,
+    pub expiration: i64,
+}
+
+/// Which rows a list shows: an owner's credentials, optionally just one of them (a caller
+/// authenticated by that key sees only itself), matching `filter`.
+#[derive(Clone, Copy, Debug)]
+pub struct Selection<'a> {
+    pub table: Table,
+    pub owner_id: i32,
+    pub only: Option<i32>,
+    pub filter: &'a Filter,
+}
+
+type Cond<T> = Box<dyn BoxableExpression<T, Sqlite, SqlType = Bool>>;
+
+/// The filter every credential list shares, over one table's columns: live or revoked,
+/// an exact name, and `%search%` over name and UUID.
+fn matching<T, N, U, R>(name: N, uuid: U, revoked: R, filter: &Filter) -> Cond<T>
+where
+    T: 'static,
+    N: Expression<SqlType = Text> + ExpressionMethods + TextExpressionMethods + Copy,
+    U: Expression<SqlType = Text> + TextExpressionMethods,
+    R: ExpressionMethods,
+    dsl::IsNull<R>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
+    dsl::IsNotNull<R>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
+    dsl::Eq<N, String>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
+    dsl::Like<N, String>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
+    dsl::Like<U, String>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
+{
+    let mut cond: Cond<T> = if filter.revoked {
+        Box::new(revoked.is_not_null())
+    } else {
+        Box::new(revoked.is_null())
+    };
+    if let Some(exact) = &filter.name {
+        let by_name: Cond<T> = Box::new(name.eq(exact.clone()));
+        cond = Box::new(cond.and(by_name));
+    }
+    if let Some(like) = filter.like() {
+        let in_name: Cond<T> = Box::new(name.like(like.clone()));
+        let in_uuid: Cond<T> = Box::new(uuid.like(like));
+        cond = Box::new(cond.and(in_name.or(in_uuid)));
+    }
+    cond
+}
+
+/// What a user key's row shows in the place of a detail.
+fn no_detail() -> dsl::AsExprOf<Option<String>, Nullable<Text>> {
+    None::<String>.into_sql::<Nullable<Text>>()
+}
+
+/// One page of the selected credentials in list order, and the total matching; both read
+/// one snapshot. Keys sort by name, creation, id; tokens by name, expiration, id (as
+/// Bencher lists them).
+pub fn list(
+    conn: &mut Conn,
+    marks: &PageMarks,
+    sel: Selection<'_>,
+    page: Page,
+) -> QueryResult<Listed<CredentialRow>> {
+    conn.transaction(|c| match sel.table {
+        Table::ProjectKey => project_list::list(c, marks, sel.owner_id, sel.filter, page),
+        Table::UserKey => {
+            use user_key::{creation, expiration, id, name, revoked, user_id, uuid};
+            let q = || {
+                let q = user_key::table
+                    .filter(user_id.eq(sel.owner_id))
+                    .filter(matching(name, uuid, revoked, sel.filter))
+                    .into_boxed();
+                match sel.only {
+                    Some(key) => q.filter(id.eq(key)),
+                    None => q,
+                }
+            };
+            let total = q().count().get_result(c)?;
+            let q = if page.desc {
+                q().order((name.desc(), creation.desc(), id.desc()))
+            } else {
+                q().order((name.asc(), creation.asc(), id.asc()))
+            };
+            let row = (
+                id,
+                uuid,
+                user_id,
+                name,
+                creation,
+                expiration,
+                revoked,
+                no_detail(),
+            );
+            let rows = q.select(row).limit(page.limit).offset(page.offset);
+            Ok((rows.load(c)?, total))
+        }
+        Table::Token => {
+            use token::{creation, expiration, id, jwt, name, revoked, user_id, uuid};
+            let q = || {
+                token::table
+                    .filter(user_id.eq(sel.owner_id))
+                    .filter(matching(name, uuid, revoked, sel.filter))
+                    .into_boxed()
+            };
+            let total = q().count().get_result(c)?;
+            let q = if page.desc {
+                q().order((name.desc(), expiration.desc(), id.desc()))
+            } else {
+                q().order((name.asc(), expiration.asc(), id.asc()))
+            };
+            let row = (
+                id,
+                uuid,
+                user_id,
+                name,
+                creation,
+                expiration,
+                revoked,
+                jwt.nullable(),
+            );
+            let rows = q.select(row).limit(page.limit).offset(page.offset);
+            Ok((rows.load(c)?, total))
+        }
+    })
+}
+
+/// One credential of an owner, revoked or not.
+pub fn find(
+    conn: &mut Conn,
+    table: Table,
+    owner_id: i32,
+    key: &str,
+) -> QueryResult<Option<CredentialRow>> {
+    match table {
+        Table::ProjectKey => {
+            use project_key::{project_id, uuid};
+            let of_owner = project_id.eq(owner_id).and(uuid.eq(key));
+            project_key::table
+                .left_join(user::table)
+                .filter(of_owner)
+                .select(project_list::row())
+                .first(conn)
+                .optional()
+        }
+        Table::UserKey => {
+            use user_key::{creation, expiration, id, name, revoked, user_id, uuid};
+            let row = (
+                id,
+                uuid,
+                user_id,
+                name,
+                creation,
+                expiration,
+                revoked,
+                no_detail(),
+            );
+            let of_owner = user_id.eq(owner_id).and(uuid.eq(key));
+            user_key::table
+                .filter(of_owner)
+                .select(row)
+                .first(conn)
+                .optional()
+        }
+        Table::Token => {
+            use token::{creation, expiration, id, jwt, name, revoked, user_id, uuid};
+            let row = (
+                id,
+                uuid,
+                user_id,
+                name,
+                creation,
+                expiration,
+                revoked,
+                jwt.nullable(),
+            );
+            let of_owner = user_id.eq(owner_id).and(uuid.eq(key));
+            token::table
+                .filter(of_owner)
+                .select(row)
+                .first(conn)
+                .optional()
+        }
+    }
+}
+
+/// Inserts a credential.
+pub fn insert(conn: &mut Conn, table: Table, new: &NewCredential<'_>) -> QueryResult<()> {
+    let NewCredential {
+        uuid,
+        owner_id,
+        creator_id,
+        name,
+        secret,
+        creation,
+        expiration,
+    } = new;
+    match table {
+        Table::ProjectKey => {
+            use project_key::dsl as k;
+            diesel::insert_into(project_key::table)
+                .values((
+                    (
+                        k::uuid.eq(uuid),
+                        k::project_id.eq(owner_id),
+                        k::name.eq(name),
+                    ),
+                    (k::creator_id.eq(creator_id), k::key_hash.eq(secret)),
+                    (k::creation.eq(creation), k::expiration.eq(expiration)),
+                ))
+                .execute(conn)
+        }
+        Table::UserKey => {
+            use user_key::dsl as k;
+            diesel::insert_into(user_key::table)
+                .values((
+                    (k::uuid.eq(uuid), k::user_id.eq(owner_id), k::name.eq(name)),
+                    k::key_hash.eq(secret),
+                    (k::creation.eq(creation), k::expiration.eq(expiration)),
+                ))
+                .execute(conn)
+        }
+        Table::Token => {
+            use token::dsl as k;
+            diesel::insert_into(token::table)
+                .values((
+                    (k::uuid.eq(uuid), k::user_id.eq(owner_id), k::name.eq(name)),
+                    k::jwt.eq(secret),
+                    (k::creation.eq(creation), k::expiration.eq(expiration)),
+                ))
+                .execute(conn)
+        }
+    }
+    .map(drop)
+}
+
+/// Renames a credential (revoked ones too).
+pub fn rename(conn: &mut Conn, table: Table, id: i32, to: &str) -> QueryResult<()> {
+    match table {
+        Table::ProjectKey => diesel::update(project_key::table.find(id))
+            .set(project_key::name.eq(to))
+            .execute(conn),
+        Table::UserKey => diesel::update(user_key::table.find(id))
+            .set(user_key::name.eq(to))
+            .execute(conn),
+        Table::Token => diesel::update(token::table.find(id))
+            .set(token::name.eq(to))
+            .execute(conn),
+    }
+    .map(drop)
+}
+
+/// Revokes a live credential at `now`; returns 0 when it was already revoked.
+pub fn revoke(conn: &mut Conn, table: Table, id: i32, now: i64) -> QueryResult<usize> {
+    use diesel::update;
+    match table {
+        Table::ProjectKey => update(project_key::table.find(id))
+            .filter(project_key::revoked.is_null())
+            .set(project_key::revoked.eq(now))
+            .execute(conn),
+        Table::UserKey => update(user_key::table.find(id))
+            .filter(user_key::revoked.is_null())
+            .set(user_key::revoked.eq(now))
+            .execute(conn),
+        Table::Token => update(token::table.find(id))
+            .filter(token::revoked.is_null())
+            .set(token::revoked.eq(now))
+            .execute(conn),
+    }
+}
+
+/// The project key with this hash, and the stored hash, while its project exists; whatever
+/// the key's own state (the credential core decides whether it is live).
+pub fn project_key_by_hash(
+    conn: &mut Conn,
+    hash: &str,
+) -> QueryResult<Option<(CredentialRow, String)>> {
+    use project_key::{creation, expiration, id, key_hash, name, project_id, revoked, uuid};
+    let row = (
+        id,
+        uuid,
+        project_id,
+        name,
+        creation,
+        expiration,
+        revoked,
+        no_detail(),
+    );
+    project_key::table
+        .inner_join(project::table)
+        .filter(key_hash.eq(hash))
+        .filter(project::deleted.is_null())
+        .select((row, key_hash))
+        .first(conn)
+        .optional()
+}
+
+/// The user key with this hash, the stored hash and the key's user, whatever their state.
+pub fn user_key_by_hash(
+    conn: &mut Conn,
+    hash: &str,
+) -> QueryResult<Option<(CredentialRow, String, QueryUser)>> {
+    use user_key::{creation, expiration, id, key_hash, name, revoked, user_id, uuid};
+    let row = (
+        id,
+        uuid,
+        user_id,
+        name,
+        creation,
+        expiration,
+        revoked,
+        no_detail(),
+    );
+    user_key::table
+        .inner_join(user::table)
+        .filter(key_hash.eq(hash))
+        .select((row, key_hash, QueryUser::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Revokes every live token of a user (their email changed, so the JWTs' subject is gone).
+pub fn revoke_all_tokens(conn: &mut Conn, user_id: i32, now: i64) -> QueryResult<usize> {
+    diesel::update(token::table)
+        .filter(token::user_id.eq(user_id))
+        .filter(token::revoked.is_null())
+        .set(token::revoked.eq(now))
+        .execute(conn)
+}
+
+/// Whether a row holding exactly this JWT for this user has been revoked.
+pub fn token_is_revoked(conn: &mut Conn, user_id: i32, jwt: &str) -> QueryResult<bool> {
+    diesel::select(dsl::exists(
+        token::table
+            .filter(token::user_id.eq(user_id))
+            .filter(token::jwt.eq(jwt))
+            .filter(token::revoked.is_not_null()),
+    ))
+    .get_result(conn)
+}
