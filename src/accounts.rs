@@ -2,11 +2,12 @@
 //! names), slugs made as Bencher makes them, and redeeming invitations. Used by the signup
 //! and login endpoints, `keyward admin` and the benchmark's seeding.
 
-use diesel::sqlite::SqliteConnection;
-
 use crate::auth::jwt::Claims;
 use crate::db;
-use crate::db::rows::{InsertOrganization, InsertOrganizationRole, InsertUser, QueryUser};
+use crate::db::Conn;
+use crate::db::rows::{
+    InsertOrganization, InsertOrganizationRole, InsertUser, QueryOrganization, QueryUser,
+};
 use crate::domain::names::{
     Email, SUFFIX_LEN, Slug, UserName, slug_from_name, slug_of_suffix, slug_with_suffix,
 };
@@ -49,7 +50,7 @@ pub struct NewAccount {
 /// Returns the user and whether it is the first user of this server. A taken email or
 /// slug is a 409.
 pub fn create_account(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     account: &NewAccount,
     now: i64,
 ) -> Result<(QueryUser, bool), ApiError> {
@@ -155,42 +156,49 @@ fn random_suffix(now: i64) -> String {
 }
 
 /// The user's own organization: same UUID as the user, same name, their slug if free.
-fn personal_organization(
-    c: &mut SqliteConnection,
-    user: &QueryUser,
-    now: i64,
-) -> Result<(), ApiError> {
+fn personal_organization(c: &mut Conn, user: &QueryUser, now: i64) -> Result<(), ApiError> {
     if db::organizations::uuid_taken(c, &user.uuid)? {
         return Ok(());
     }
     let slug = free_slug(Some(&Slug::from_db(user.slug.clone())), now, |s| {
         db::organizations::slug_taken(c, s)
     })?;
+    create_organization(c, user.uuid.clone(), &user.name, slug, user.id, now)?;
+    Ok(())
+}
+
+/// Creates an organization led by the user row `leader`.
+pub fn create_organization(
+    c: &mut Conn,
+    uuid: String,
+    name: &str,
+    slug: Slug,
+    leader: i32,
+    now: i64,
+) -> Result<QueryOrganization, ApiError> {
     let org = db::organizations::insert(
         c,
         &InsertOrganization {
-            uuid: user.uuid.clone(),
-            name: user.name.clone(),
+            uuid,
+            name: name.to_owned(),
             slug: slug.into_string(),
             created: now,
             modified: now,
         },
     )?;
-    db::organizations::set_role(
-        c,
-        &InsertOrganizationRole {
-            user_id: user.id,
-            organization_id: org.id,
-            role: crate::auth::rbac::LEADER.to_owned(),
-            created: now,
-            modified: now,
-        },
-    )?;
-    Ok(())
+    let leadership = InsertOrganizationRole {
+        user_id: leader,
+        organization_id: org.id,
+        role: crate::auth::rbac::LEADER.to_owned(),
+        created: now,
+        modified: now,
+    };
+    db::organizations::set_role(c, &leadership)?;
+    Ok(org)
 }
 
 pub fn join_invited(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     user: &QueryUser,
     invite: &Invitation,
     now: i64,

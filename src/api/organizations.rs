@@ -8,14 +8,14 @@ use utoipa::IntoParams;
 use super::extract::Client;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
-use crate::accounts::choose_slug;
+use crate::accounts::{choose_slug, create_organization};
 use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
 use crate::auth::jwt::{Audience, OrgClaim};
 use crate::auth::rbac::{self, LEADER, Permission};
 use crate::db;
 use crate::db::organizations::{Member, UpdateOrganization};
-use crate::db::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization};
+use crate::db::rows::{InsertOrganizationRole, QueryOrganization};
 use crate::domain::accounts::{
     JsonAllowed, JsonAuthAck, JsonMember, JsonMembers, JsonNewMember, JsonNewOrganization,
     JsonOrganization, JsonOrganizations, JsonUpdateMember, JsonUpdateOrganization,
@@ -103,26 +103,9 @@ pub async fn organization_post(
                         reason: "UNIQUE constraint failed: organization.slug".to_owned(),
                     },
                 )?;
-                let org = db::organizations::insert(
-                    c,
-                    &InsertOrganization {
-                        uuid: uuid::Uuid::now_v7().to_string(),
-                        name: body.name.as_str().to_owned(),
-                        slug: slug.into_string(),
-                        created: now,
-                        modified: now,
-                    },
-                )?;
-                db::organizations::set_role(
-                    c,
-                    &InsertOrganizationRole {
-                        user_id: caller.user.id,
-                        organization_id: org.id,
-                        role: LEADER.to_owned(),
-                        created: now,
-                        modified: now,
-                    },
-                )?;
+                let uuid = uuid::Uuid::now_v7().to_string();
+                let org =
+                    create_organization(c, uuid, body.name.as_str(), slug, caller.user.id, now)?;
                 let mut json = to_json(org, None);
                 json.claimed = Some(Timestamp::from_secs(now));
                 Ok(json)

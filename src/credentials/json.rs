@@ -6,16 +6,17 @@ use crate::db::credentials::CredentialRow;
 use crate::domain::credentials::{JsonProjectKey, JsonToken, JsonUserKey};
 use crate::domain::ids::uuid_from_db;
 use crate::domain::time::Timestamp;
+use uuid::Uuid;
 
-/// The fields every kind shows, in Bencher's order around the kind's own ones.
-struct Shown {
-    uuid: uuid::Uuid,
-    name: String,
-    creation: Timestamp,
-    expiration: Timestamp,
-    revoked: Option<Timestamp>,
-    detail: Option<String>,
-}
+/// The fields every kind shows: uuid, name, creation, expiration, revoked, and the detail.
+type Shown = (
+    Uuid,
+    String,
+    Timestamp,
+    Timestamp,
+    Option<Timestamp>,
+    Option<String>,
+);
 
 fn shown(row: CredentialRow) -> Shown {
     let CredentialRow {
@@ -28,57 +29,66 @@ fn shown(row: CredentialRow) -> Shown {
         revoked,
         detail,
     } = row;
-    Shown {
-        uuid: uuid_from_db(&uuid),
+    let (creation, expiration) = (
+        Timestamp::from_secs(creation),
+        Timestamp::from_secs(expiration),
+    );
+    let revoked = revoked.map(Timestamp::from_secs);
+    (
+        uuid_from_db(&uuid),
         name,
-        creation: Timestamp::from_secs(creation),
-        expiration: Timestamp::from_secs(expiration),
-        revoked: revoked.map(Timestamp::from_secs),
+        creation,
+        expiration,
+        revoked,
         detail,
-    }
+    )
 }
 
 impl From<Credential> for JsonProjectKey {
     fn from(c: Credential) -> Self {
-        let s = shown(c.row);
+        let (uuid, name, creation, expiration, revoked, creator) = shown(c.row);
+        let creator = creator.as_deref().map(uuid_from_db);
+        let project = c.owner;
         Self {
-            uuid: s.uuid,
-            project: c.owner,
-            creator: s.detail.as_deref().map(uuid_from_db),
-            name: s.name,
-            creation: s.creation,
-            expiration: s.expiration,
-            revoked: s.revoked,
+            uuid,
+            project,
+            creator,
+            name,
+            creation,
+            expiration,
+            revoked,
         }
     }
 }
 
 impl From<Credential> for JsonUserKey {
     fn from(c: Credential) -> Self {
-        let s = shown(c.row);
+        let (uuid, name, creation, expiration, revoked, _) = shown(c.row);
+        let user = c.owner;
         Self {
-            uuid: s.uuid,
-            user: c.owner,
-            name: s.name,
-            creation: s.creation,
-            expiration: s.expiration,
-            revoked: s.revoked,
+            uuid,
+            user,
+            name,
+            creation,
+            expiration,
+            revoked,
         }
     }
 }
 
 impl From<Credential> for JsonToken {
     fn from(c: Credential) -> Self {
-        let s = shown(c.row);
+        let (uuid, name, creation, expiration, revoked, jwt) = shown(c.row);
+        // Every token row holds its JWT (the column is NOT NULL).
+        let (user, token) = (c.owner, jwt.unwrap_or_default());
         Self {
-            uuid: s.uuid,
-            user: c.owner,
-            name: s.name,
-            // Every token row holds its JWT (the column is NOT NULL).
-            token: s.detail.unwrap_or_default(),
-            creation: s.creation,
-            expiration: s.expiration,
-            revoked: s.revoked,
+            uuid,
+            user,
+            name,
+            token,
+            creation,
+            expiration,
+            revoked,
         }
     }
 }

@@ -8,6 +8,7 @@ mod project_list;
 use diesel::dsl;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::{Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
@@ -100,9 +101,66 @@ where
     cond
 }
 
-/// What a user key's row shows in the place of a detail.
-fn no_detail() -> dsl::AsExprOf<Option<String>, Nullable<Text>> {
-    None::<String>.into_sql::<Nullable<Text>>()
+/// The columns of a [`CredentialRow`] for a user key (no detail).
+type UserKeyRow = (
+    user_key::id,
+    user_key::uuid,
+    user_key::user_id,
+    user_key::name,
+    user_key::creation,
+    user_key::expiration,
+    user_key::revoked,
+    dsl::AsExprOf<Option<String>, Nullable<Text>>,
+);
+
+fn user_key_row() -> UserKeyRow {
+    use user_key::{creation, expiration, id, name, revoked, user_id, uuid};
+    let detail = None::<String>.into_sql::<Nullable<Text>>();
+    (
+        id, uuid, user_id, name, creation, expiration, revoked, detail,
+    )
+}
+
+/// The columns of a [`CredentialRow`] for a token (its JWT as the detail).
+type TokenRow = (
+    token::id,
+    token::uuid,
+    token::user_id,
+    token::name,
+    token::creation,
+    token::expiration,
+    token::revoked,
+    dsl::Nullable<token::jwt>,
+);
+
+fn token_row() -> TokenRow {
+    use token::{creation, expiration, id, jwt, name, revoked, user_id, uuid};
+    (
+        id,
+        uuid,
+        user_id,
+        name,
+        creation,
+        expiration,
+        revoked,
+        jwt.nullable(),
+    )
+}
+
+/// `q` in list order: by `(first, second, third)`, all ascending or all descending.
+pub(super) fn in_order<Q, A, B, C>(q: Q, (first, second, third): (A, B, C), desc: bool) -> Q
+where
+    A: ExpressionMethods,
+    B: ExpressionMethods,
+    C: ExpressionMethods,
+    Q: OrderDsl<(dsl::Asc<A>, dsl::Asc<B>, dsl::Asc<C>), Output = Q>
+        + OrderDsl<(dsl::Desc<A>, dsl::Desc<B>, dsl::Desc<C>), Output = Q>,
+{
+    if desc {
+        q.order((first.desc(), second.desc(), third.desc()))
+    } else {
+        q.order((first.asc(), second.asc(), third.asc()))
+    }
 }
 
 /// One page of the selected credentials in list order, and the total matching; both read
@@ -117,7 +175,7 @@ pub fn list(
     conn.transaction(|c| match sel.table {
         Table::ProjectKey => project_list::list(c, marks, sel.owner_id, sel.filter, page),
         Table::UserKey => {
-            use user_key::{creation, expiration, id, name, revoked, user_id, uuid};
+            use user_key::{creation, id, name, revoked, user_id, uuid};
             let q = || {
                 let q = user_key::table
                     .filter(user_id.eq(sel.owner_id))
@@ -128,51 +186,21 @@ pub fn list(
                     None => q,
                 }
             };
-            let total = q().count().get_result(c)?;
-            let q = if page.desc {
-                q().order((name.desc(), creation.desc(), id.desc()))
-            } else {
-                q().order((name.asc(), creation.asc(), id.asc()))
-            };
-            let row = (
-                id,
-                uuid,
-                user_id,
-                name,
-                creation,
-                expiration,
-                revoked,
-                no_detail(),
-            );
-            let rows = q.select(row).limit(page.limit).offset(page.offset);
-            Ok((rows.load(c)?, total))
+            let rows = in_order(q().select(user_key_row()), (name, creation, id), page.desc);
+            let rows = rows.limit(page.limit).offset(page.offset).load(c)?;
+            Ok((rows, q().count().get_result(c)?))
         }
         Table::Token => {
-            use token::{creation, expiration, id, jwt, name, revoked, user_id, uuid};
+            use token::{expiration, id, name, revoked, user_id, uuid};
             let q = || {
-                token::table
-                    .filter(user_id.eq(sel.owner_id))
+                let of_owner = token::table.filter(user_id.eq(sel.owner_id));
+                of_owner
                     .filter(matching(name, uuid, revoked, sel.filter))
                     .into_boxed()
             };
-            let total = q().count().get_result(c)?;
-            let q = if page.desc {
-                q().order((name.desc(), expiration.desc(), id.desc()))
-            } else {
-                q().order((name.asc(), expiration.asc(), id.asc()))
-            };
-            let row = (
-                id,
-                uuid,
-                user_id,
-                name,
-                creation,
-                expiration,
-                revoked,
-                jwt.nullable(),
-            );
-            let rows = q.select(row).limit(page.limit).offset(page.offset);
-            Ok((rows.load(c)?, total))
+            let tokens = in_order(q().select(token_row()), (name, expiration, id), page.desc);
+            let tokens = tokens.limit(page.limit).offset(page.offset).load(c)?;
+            Ok((tokens, q().count().get_result(c)?))
         }
     })
 }
@@ -195,44 +223,16 @@ pub fn find(
                 .first(conn)
                 .optional()
         }
-        Table::UserKey => {
-            use user_key::{creation, expiration, id, name, revoked, user_id, uuid};
-            let row = (
-                id,
-                uuid,
-                user_id,
-                name,
-                creation,
-                expiration,
-                revoked,
-                no_detail(),
-            );
-            let of_owner = user_id.eq(owner_id).and(uuid.eq(key));
-            user_key::table
-                .filter(of_owner)
-                .select(row)
-                .first(conn)
-                .optional()
-        }
-        Table::Token => {
-            use token::{creation, expiration, id, jwt, name, revoked, user_id, uuid};
-            let row = (
-                id,
-                uuid,
-                user_id,
-                name,
-                creation,
-                expiration,
-                revoked,
-                jwt.nullable(),
-            );
-            let of_owner = user_id.eq(owner_id).and(uuid.eq(key));
-            token::table
-                .filter(of_owner)
-                .select(row)
-                .first(conn)
-                .optional()
-        }
+        Table::UserKey => user_key::table
+            .filter(user_key::user_id.eq(owner_id).and(user_key::uuid.eq(key)))
+            .select(user_key_row())
+            .first(conn)
+            .optional(),
+        Table::Token => token::table
+            .filter(token::user_id.eq(owner_id).and(token::uuid.eq(key)))
+            .select(token_row())
+            .first(conn)
+            .optional(),
     }
 }
 
@@ -327,22 +327,12 @@ pub fn project_key_by_hash(
     conn: &mut Conn,
     hash: &str,
 ) -> QueryResult<Option<(CredentialRow, String)>> {
-    use project_key::{creation, expiration, id, key_hash, name, project_id, revoked, uuid};
-    let row = (
-        id,
-        uuid,
-        project_id,
-        name,
-        creation,
-        expiration,
-        revoked,
-        no_detail(),
-    );
+    let row = project_list::row_with(None::<String>.into_sql::<Nullable<Text>>());
     project_key::table
         .inner_join(project::table)
-        .filter(key_hash.eq(hash))
+        .filter(project_key::key_hash.eq(hash))
         .filter(project::deleted.is_null())
-        .select((row, key_hash))
+        .select((row, project_key::key_hash))
         .first(conn)
         .optional()
 }
@@ -352,21 +342,10 @@ pub fn user_key_by_hash(
     conn: &mut Conn,
     hash: &str,
 ) -> QueryResult<Option<(CredentialRow, String, QueryUser)>> {
-    use user_key::{creation, expiration, id, key_hash, name, revoked, user_id, uuid};
-    let row = (
-        id,
-        uuid,
-        user_id,
-        name,
-        creation,
-        expiration,
-        revoked,
-        no_detail(),
-    );
     user_key::table
         .inner_join(user::table)
-        .filter(key_hash.eq(hash))
-        .select((row, key_hash, QueryUser::as_select()))
+        .filter(user_key::key_hash.eq(hash))
+        .select((user_key_row(), user_key::key_hash, QueryUser::as_select()))
         .first(conn)
         .optional()
 }

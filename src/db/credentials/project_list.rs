@@ -15,8 +15,8 @@ use crate::db::marks::{ListId, PageMarks, STRIDE, SortKey};
 use crate::db::schema::{keyward_project_key_count, project_key, user};
 use crate::db::{Filter, Listed, Page};
 
-/// The columns of a [`CredentialRow`] for a project key joined to its creator.
-pub(super) type Row = (
+/// The columns of a [`CredentialRow`] for a project key, with `detail` last.
+pub(super) type RowWith<D> = (
     project_key::id,
     project_key::uuid,
     project_key::project_id,
@@ -24,16 +24,20 @@ pub(super) type Row = (
     project_key::creation,
     project_key::expiration,
     project_key::revoked,
-    dsl::Nullable<user::uuid>,
+    D,
 );
 
-/// [`Row`]'s value.
-pub(super) fn row() -> Row {
+/// [`RowWith`]'s value.
+pub(super) fn row_with<D>(detail: D) -> RowWith<D> {
     use project_key::{creation, expiration, id, name, project_id, revoked, uuid};
-    let creator = user::uuid.nullable();
     (
-        id, uuid, project_id, name, creation, expiration, revoked, creator,
+        id, uuid, project_id, name, creation, expiration, revoked, detail,
     )
+}
+
+/// A project key joined to its creator, the creator's UUID as the detail.
+pub(super) fn row() -> RowWith<dsl::Nullable<user::uuid>> {
+    row_with(user::uuid.nullable())
 }
 
 /// One page of a project's keys ordered by name then creation, and the total matching
@@ -110,35 +114,27 @@ pub(super) fn list(
 
 type Keys<'a> = project_key::BoxedQuery<'a, Sqlite>;
 type Condition = Box<dyn BoxableExpression<project_key::table, Sqlite, SqlType = Bool>>;
-type Ascending = (
-    Asc<project_key::name>,
-    Asc<project_key::creation>,
-    Asc<project_key::id>,
-);
-type Descending = (
-    Desc<project_key::name>,
-    Desc<project_key::creation>,
-    Desc<project_key::id>,
-);
-
 /// `q` (keys alone, or joined) in list order: name, creation, id.
 fn sorted<Q>(q: Q, desc: bool) -> Q
 where
-    Q: OrderDsl<Ascending, Output = Q> + OrderDsl<Descending, Output = Q>,
+    Q: OrderDsl<
+            (
+                Asc<project_key::name>,
+                Asc<project_key::creation>,
+                Asc<project_key::id>,
+            ),
+            Output = Q,
+        > + OrderDsl<
+            (
+                Desc<project_key::name>,
+                Desc<project_key::creation>,
+                Desc<project_key::id>,
+            ),
+            Output = Q,
+        >,
 {
-    if desc {
-        q.order((
-            project_key::name.desc(),
-            project_key::creation.desc(),
-            project_key::id.desc(),
-        ))
-    } else {
-        q.order((
-            project_key::name.asc(),
-            project_key::creation.asc(),
-            project_key::id.asc(),
-        ))
-    }
+    let columns = (project_key::name, project_key::creation, project_key::id);
+    super::in_order(q, columns, desc)
 }
 
 /// The rows of `q` that sort after `key` in list order (or at it, when `inclusive`). The
