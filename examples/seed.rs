@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use diesel::SqliteConnection;
 
 use keyward::accounts::{NewAccount, create_account};
-use keyward::auth::jwt::JwtKeys;
-use keyward::auth::jwt::{Audience, CLIENT_TTL};
 use keyward::config::{Config, Overrides};
 use keyward::credentials::create_user_key;
+use keyward::credentials::jwt::JwtKeys;
+use keyward::credentials::jwt::{Audience, CLIENT_TTL};
 use keyward::credentials::secret::{KeyKind, PlainKey};
 use keyward::db;
 use keyward::db::credentials::{NewCredential, Table};

@@ -2,12 +2,15 @@
 //! names), slugs made as Bencher makes them, and redeeming invitations. Used by the signup
 //! and login endpoints, `keyward admin` and the benchmark's seeding.
 
-use crate::auth::jwt::Claims;
+use diesel::Connection as _;
+
+use crate::credentials::jwt::Claims;
 use crate::db;
 use crate::db::Conn;
 use crate::db::rows::{
     InsertOrganization, InsertOrganizationRole, InsertUser, QueryOrganization, QueryUser,
 };
+use crate::domain::accounts::OrganizationRole;
 use crate::domain::names::{
     Email, SUFFIX_LEN, Slug, UserName, slug_from_name, slug_of_suffix, slug_with_suffix,
 };
@@ -55,7 +58,6 @@ pub fn create_account(
     now: i64,
 ) -> Result<(QueryUser, bool), ApiError> {
     crate::db::atomically(c, |c| {
-        let first = !db::users::any(c)?;
         let email = account.email.as_str();
         if db::users::find_by_email(c, email)?.is_some() {
             return Err(conflict(email, "user.email"));
@@ -67,25 +69,40 @@ pub fn create_account(
             |s| db::users::slug_taken(c, s),
             || conflict(email, "user.slug"),
         )?;
-        let user = db::users::insert(
-            c,
-            &InsertUser {
-                uuid: uuid::Uuid::now_v7().to_string(),
-                name: account.name.as_str().to_owned(),
-                slug: slug.into_string(),
-                email: email.to_owned(),
-                admin: account.admin.unwrap_or(first),
-                locked: false,
-                created: now,
-                modified: now,
-            },
-        )?;
+        let row = InsertUser {
+            uuid: uuid::Uuid::now_v7().to_string(),
+            name: account.name.as_str().to_owned(),
+            slug: slug.into_string(),
+            email: email.to_owned(),
+            admin: account.admin.unwrap_or(false),
+            locked: false,
+            created: now,
+            modified: now,
+        };
+        let mut user = insert_user(c, &row)?;
+        let first = db::users::claim_first(c, user.id)?;
+        if first && account.admin.is_none() {
+            user = db::users::make_admin(c, user.id)?;
+        }
         match &account.invite {
             Some(claims) => join_invited(c, &user, claims, now)?,
             None => personal_organization(c, &user, now)?,
         }
         Ok((user, first))
     })
+}
+
+/// Inserts the user, in a savepoint: an email or slug taken by a concurrent signup since it
+/// was checked is the same 409 as one taken before.
+fn insert_user(c: &mut Conn, row: &InsertUser) -> Result<QueryUser, ApiError> {
+    match c.transaction(|c| db::users::insert(c, row)) {
+        Err(e) if db::is_unique_violation(&e) => {
+            let taken = db::users::find_by_email(c, &row.email)?.is_some();
+            let column = if taken { "user.email" } else { "user.slug" };
+            Err(conflict(&row.email, column))
+        }
+        inserted => Ok(inserted?),
+    }
 }
 
 fn conflict(email: &str, column: &str) -> ApiError {
@@ -189,7 +206,7 @@ pub fn create_organization(
     let leadership = InsertOrganizationRole {
         user_id: leader,
         organization_id: org.id,
-        role: crate::auth::rbac::LEADER.to_owned(),
+        role: OrganizationRole::Leader.as_str().to_owned(),
         created: now,
         modified: now,
     };
@@ -223,4 +240,68 @@ pub fn join_invited(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(name: &str, email: &str) -> NewAccount {
+        NewAccount {
+            name: UserName::parse(name).unwrap(),
+            slug: None,
+            email: Email::parse(email).unwrap(),
+            admin: None,
+            invite: None,
+        }
+    }
+
+    fn row(slug: &str, email: &str) -> InsertUser {
+        InsertUser {
+            uuid: uuid::Uuid::now_v7().to_string(),
+            name: "Racer".to_owned(),
+            slug: slug.to_owned(),
+            email: email.to_owned(),
+            admin: false,
+            locked: false,
+            created: 0,
+            modified: 0,
+        }
+    }
+
+    #[test]
+    fn only_the_first_account_claims_the_first_user_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::Db::open(&dir.path().join("k.db")).unwrap();
+        let (ann, ann_first) = db
+            .run_sync(|c| create_account(c, &account("Ann", "ann@example.com"), 1))
+            .unwrap();
+        let (bob, bob_first) = db
+            .run_sync(|c| create_account(c, &account("Bob", "bob@example.com"), 2))
+            .unwrap();
+        assert!(ann_first && ann.admin);
+        assert!(!bob_first && !bob.admin);
+        let again = db
+            .run_sync(|c| Ok::<_, ApiError>(db::users::claim_first(c, bob.id)?))
+            .unwrap();
+        assert!(!again, "the slot is taken once");
+    }
+
+    #[test]
+    fn a_value_taken_after_the_check_is_the_same_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::Db::open(&dir.path().join("k.db")).unwrap();
+        let (ann, _) = db
+            .run_sync(|c| create_account(c, &account("Ann", "ann@example.com"), 1))
+            .unwrap();
+        // As if another signup had inserted Ann between the checks and the insert.
+        let same_email = db.run_sync(|c| insert_user(c, &row("other", "ann@example.com")));
+        let same_slug = db.run_sync(|c| insert_user(c, &row(&ann.slug, "new@example.com")));
+        let message = |r: Result<QueryUser, ApiError>| match r {
+            Err(e @ ApiError::Conflict { .. }) => e.to_string(),
+            other => panic!("expected a conflict, got {other:?}"),
+        };
+        assert!(message(same_email).ends_with("UNIQUE constraint failed: user.email"));
+        assert!(message(same_slug).ends_with("UNIQUE constraint failed: user.slug"));
+    }
 }

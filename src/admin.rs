@@ -6,7 +6,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use crate::accounts::{NewAccount, create_account};
-use crate::auth::jwt::{Audience, CLIENT_TTL};
+use crate::credentials::jwt::{Audience, CLIENT_TTL};
 use crate::credentials::{self, Scope};
 use crate::db;
 use crate::db::credentials::{NewCredential, Table};
@@ -28,6 +28,8 @@ pub enum AdminError {
     Db(#[from] diesel::result::Error),
     #[error("{0}")]
     Unavailable(#[from] db::DbError),
+    #[error("{0}")]
+    Backup(#[from] db::BackupError),
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -152,7 +154,7 @@ fn mint_session(
     state: &AppState,
     user: &QueryUser,
     now: DateTime<Utc>,
-) -> Result<(String, crate::auth::jwt::Claims), AdminError> {
+) -> Result<(String, crate::credentials::jwt::Claims), AdminError> {
     state
         .jwt
         .mint(Audience::Client, &user.email, CLIENT_TTL, now, None)
@@ -245,8 +247,7 @@ pub fn list_user_keys(
     Ok(())
 }
 
-/// Writes a consistent copy of the database to `to` (SQLite's `VACUUM INTO`), safe while
-/// the server runs. Refuses to overwrite an existing file.
+/// Writes a consistent copy of the database to `to`, safe while the server runs. Refuses to overwrite an existing file.
 pub fn backup(
     state: &AppState,
     to: &std::path::Path,
@@ -258,20 +259,7 @@ pub fn backup(
             to.display()
         )));
     }
-    // The copy holds the signing secret and every key hash: it is made private before
-    // SQLite writes into it (VACUUM INTO fills an empty file).
-    crate::db::create_private_file(to)
-        .map_err(|e| AdminError::Invalid(format!("cannot create {}: {e}", to.display())))?;
-    let target = to.to_string_lossy().replace('\'', "''");
-    let copied = state.db.run_sync(|c| -> Result<(), AdminError> {
-        use diesel::connection::SimpleConnection;
-        c.batch_execute(&format!("VACUUM INTO '{target}'"))?;
-        Ok(())
-    });
-    if copied.is_err() {
-        let _ = std::fs::remove_file(to);
-    }
-    copied?;
+    state.db.backup_to(to)?;
     writeln!(
         out,
         "backed up {} to {}",

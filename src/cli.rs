@@ -356,12 +356,12 @@ fn import(
     dry_run: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let security = match bencher_config {
-        Some(path) => crate::import::read_bencher_config(path)?,
-        None => crate::import::BencherSecurity::default(),
+        Some(path) => crate::db::import::read_bencher_config(path)?,
+        None => crate::db::import::BencherSecurity::default(),
     };
     let db = crate::db::Db::open(&config.db_path)?;
     let now = chrono::Utc::now().timestamp();
-    let report = crate::import::import_bencher(&db, source, &security, dry_run, now)?;
+    let report = crate::db::import::import_bencher(&db, source, &security, dry_run, now)?;
     write!(std::io::stdout().lock(), "{}", report.render())?;
     Ok(())
 }

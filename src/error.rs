@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::auth::jwt::TokenError;
+use crate::credentials::jwt::TokenError;
 use crate::db::DbError;
 
 /// The hint Bencher appends to authentication errors and to 404s of project-key endpoints.
@@ -317,6 +317,8 @@ impl ApiError {
             Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } | Self::AlreadyRevoked(_) => StatusCode::CONFLICT,
             Self::Database(e) if crate::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
+            // A concurrent write took the same unique value after this request checked it.
+            Self::Database(e) if crate::db::is_unique_violation(e) => StatusCode::CONFLICT,
             Self::Unavailable(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Unavailable(_) | Self::Signing(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -374,5 +376,26 @@ impl IntoResponse for ApiError {
             ),
         });
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_violation_from_a_concurrent_write_is_a_conflict_not_a_server_error() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let raced = Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("UNIQUE constraint failed: organization.slug".to_owned()),
+        );
+        assert_eq!(ApiError::Database(raced).status(), StatusCode::CONFLICT);
+        let other =
+            Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new("disk I/O".to_owned()));
+        assert_eq!(
+            ApiError::Database(other).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

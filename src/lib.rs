@@ -11,7 +11,6 @@ pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod import;
 pub mod limits;
 pub mod mail;
 pub mod server;

@@ -10,8 +10,8 @@ use hyper_util::service::TowerToHyperService;
 use rand::Rng;
 use tokio::net::TcpListener;
 
-use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, ConfigError, Secret};
+use crate::credentials::jwt::JwtKeys;
 use crate::db::{Db, DbError};
 use crate::limits::{Budget, ClientAddr, ClientLimits};
 use crate::mail::Mailer;
@@ -39,7 +39,7 @@ pub enum StartError {
 pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError> {
     let db = Db::open(&config.db_path)?;
     let adopted = |name: &'static str| {
-        db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::server::setting(c, name)?) })
+        db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::settings::setting(c, name)?) })
     };
     // A setting given explicitly wins; then one adopted from a Bencher import; then ours.
     let secret = match &config.secret_key {
@@ -55,7 +55,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
     };
     db.run_sync(|c| -> Result<_, StartError> {
         let fresh = uuid::Uuid::now_v7().to_string();
-        Ok(crate::db::server::ensure_uuid(
+        Ok(crate::db::settings::ensure_uuid(
             c,
             &fresh,
             clock.now().timestamp(),
@@ -100,7 +100,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
 /// operating system's CSPRNG.
 fn stored_secret(db: &Db, clock: &Clock) -> Result<Secret, StartError> {
     let existing =
-        db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::server::secret_key(c)?) })?;
+        db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::settings::secret_key(c)?) })?;
     let secret = if let Some(s) = existing {
         s
     } else {
@@ -111,7 +111,7 @@ fn stored_secret(db: &Db, clock: &Clock) -> Result<Secret, StartError> {
                 .map(char::from)
                 .collect();
             let stored = db.run_sync(|c| -> Result<_, StartError> {
-                Ok(crate::db::server::store_secret_key(
+                Ok(crate::db::settings::store_secret_key(
                     c,
                     &fresh,
                     clock.now().timestamp(),

@@ -4,10 +4,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use diesel::sqlite::SqliteConnection;
+use crate::db::Conn;
 
-use crate::auth::jwt::JwtKeys;
 use crate::auth::{Actor, AuthUser, Bearer, Principal, authenticate, authenticate_actor};
+use crate::credentials::jwt::JwtKeys;
 use crate::db::Db;
 use crate::domain::accounts::Url;
 use crate::error::ApiError;
@@ -77,9 +77,7 @@ impl AppState {
     /// to the database threads once. `f` also gets the request's time.
     pub async fn read_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut SqliteConnection, AuthUser, DateTime<Utc>) -> Result<T, ApiError>
-            + Send
-            + 'static,
+        F: FnOnce(&mut Conn, AuthUser, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         self.db.run(self.as_user(bearer, f)).await
@@ -88,9 +86,7 @@ impl AppState {
     /// As [`read_as`](Self::read_as), in one write transaction, answered after it commits.
     pub async fn write_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut SqliteConnection, AuthUser, DateTime<Utc>) -> Result<T, ApiError>
-            + Send
-            + 'static,
+        F: FnOnce(&mut Conn, AuthUser, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         self.db.write(self.as_user(bearer, f)).await
@@ -102,11 +98,9 @@ impl AppState {
         &self,
         bearer: Bearer,
         f: F,
-    ) -> impl FnOnce(&mut SqliteConnection) -> Result<T, ApiError> + Send + 'static
+    ) -> impl FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static
     where
-        F: FnOnce(&mut SqliteConnection, AuthUser, DateTime<Utc>) -> Result<T, ApiError>
-            + Send
-            + 'static,
+        F: FnOnce(&mut Conn, AuthUser, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
     {
         let (jwt, now) = (self.jwt.clone(), self.clock.now());
         move |c| {
@@ -119,9 +113,7 @@ impl AppState {
     /// optional and may be a project key.
     pub async fn read_as_actor<T, F>(&self, actor: Actor, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut SqliteConnection, Principal, DateTime<Utc>) -> Result<T, ApiError>
-            + Send
-            + 'static,
+        F: FnOnce(&mut Conn, Principal, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let (jwt, now) = (self.jwt.clone(), self.clock.now());

@@ -1,15 +1,15 @@
 //! `/v0/auth/*`: signup, login, confirm, accept. No SMTP needed: the confirmation email,
 //! with its token, goes to the log.
 
+use crate::db::Conn;
 use axum::extract::State;
 use axum::http::StatusCode;
-use diesel::sqlite::SqliteConnection;
 
 use super::extract::Client;
 use super::extract::Json;
 use crate::accounts::{Invitation, NewAccount, create_account, join_invited};
 use crate::auth::BearerToken;
-use crate::auth::jwt::{AUTH_TTL, Audience, CLIENT_TTL};
+use crate::credentials::jwt::{AUTH_TTL, Audience, CLIENT_TTL};
 use crate::db;
 use crate::db::rows::QueryUser;
 use crate::domain::accounts::{
@@ -170,7 +170,7 @@ fn ack(email: String) -> (StatusCode, axum::Json<JsonAuthAck>) {
     )
 }
 
-fn user_by_email(c: &mut SqliteConnection, email: &Email) -> Result<QueryUser, ApiError> {
+fn user_by_email(c: &mut Conn, email: &Email) -> Result<QueryUser, ApiError> {
     db::users::find_by_email(c, email.as_str())?
         .ok_or_else(|| ApiError::not_found(Resource::User, format!("Email({:?})", email.as_str())))
 }

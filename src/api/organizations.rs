@@ -11,8 +11,8 @@ use super::pagination::{ListQuery, Paged};
 use crate::accounts::{choose_slug, create_organization};
 use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
-use crate::auth::jwt::{Audience, OrgClaim};
 use crate::auth::rbac::{self, LEADER, Permission};
+use crate::credentials::jwt::{Audience, OrgClaim};
 use crate::db;
 use crate::db::organizations::{Member, UpdateOrganization};
 use crate::db::rows::{InsertOrganizationRole, QueryOrganization};
@@ -418,7 +418,7 @@ fn member_id(org: &QueryOrganization, user_uuid: &str) -> String {
 }
 
 fn find_member(
-    c: &mut diesel::SqliteConnection,
+    c: &mut crate::db::Conn,
     org: &QueryOrganization,
     user: &ResourceId,
 ) -> Result<Member, ApiError> {

@@ -238,7 +238,7 @@ pub async fn project_patch(
 }
 
 fn apply_update(
-    c: &mut diesel::SqliteConnection,
+    c: &mut crate::db::Conn,
     project: &QueryProject,
     body: JsonUpdateProject,
     now: i64,

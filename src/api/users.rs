@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::access::user_for;
-use crate::auth::jwt::Audience;
 use crate::auth::{BearerToken, Via};
+use crate::credentials::jwt::Audience;
 use crate::db;
 use crate::db::rows::QueryUser;
 use crate::db::users::UpdateUser;
@@ -117,7 +117,7 @@ pub async fn user_patch(
 }
 
 fn apply_update(
-    c: &mut diesel::SqliteConnection,
+    c: &mut crate::db::Conn,
     user: &QueryUser,
     body: JsonUpdateUser,
     now: i64,

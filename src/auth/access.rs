@@ -1,7 +1,7 @@
 //! Resolving a path resource and checking the caller's permission on it, in Bencher's order:
 //! find it (404), then check the permission (403, or 404 for a private project).
 
-use diesel::sqlite::SqliteConnection;
+use crate::db::Conn;
 
 use super::rbac::{self, Permission, ProjectStanding};
 use super::{AuthUser, Principal};
@@ -14,7 +14,7 @@ use crate::error::{ApiError, Forbidden, Resource};
 
 /// The user named in the path, if the caller is that user or a server admin.
 pub fn user_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     caller: &AuthUser,
     id: &ResourceId,
 ) -> Result<QueryUser, ApiError> {
@@ -31,14 +31,14 @@ pub fn user_for(
 }
 
 /// The user named in the path, with no permission check.
-pub fn find_user(conn: &mut SqliteConnection, id: &ResourceId) -> Result<QueryUser, ApiError> {
+pub fn find_user(conn: &mut Conn, id: &ResourceId) -> Result<QueryUser, ApiError> {
     db::users::find(conn, id)?
         .ok_or_else(|| ApiError::not_found(Resource::User, id.describe("User")))
 }
 
 /// The project named in the path, if the caller holds `permission` on it.
 pub fn project_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     principal: &Principal,
     id: &ResourceId,
     permission: Permission,
@@ -90,7 +90,7 @@ pub fn project_for(
 
 /// The organization named in the path, if the caller holds `permission` on it.
 pub fn organization_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     caller: &AuthUser,
     id: &ResourceId,
     permission: Permission,

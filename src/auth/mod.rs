@@ -9,7 +9,6 @@
 //!   optional, and a project key (`bencher_run_…`) is accepted.
 
 pub mod access;
-pub mod jwt;
 pub mod rbac;
 
 use axum::extract::FromRequestParts;
@@ -17,6 +16,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 
+use crate::credentials::jwt::{Audience, JwtKeys};
 use crate::credentials::secret::{KeyKind, PlainKey};
 use crate::credentials::{verify_project_key, verify_user_key};
 use crate::db;
@@ -26,7 +26,6 @@ use crate::db::rows::QueryUser;
 use crate::domain::ids::uuid_from_db;
 use crate::error::{ApiError, AuthError, Resource};
 use crate::state::AppState;
-use jwt::{Audience, JwtKeys};
 
 /// A syntactically valid bearer credential of the kind a user authenticates with.
 #[derive(Debug)]

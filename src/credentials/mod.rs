@@ -7,6 +7,7 @@
 //! its wire field in `domain::credentials`, and its mapping in `json.rs`.
 
 mod json;
+pub mod jwt;
 pub mod mint;
 pub mod secret;
 

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::Conn;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 
 use super::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization, QueryUser};
 use super::schema::{organization, organization_role, project, project_role, user};
@@ -11,10 +11,7 @@ use super::{Filter, Listed, Page};
 use crate::domain::ids::ResourceId;
 
 /// Finds a live (not deleted) organization by UUID or slug.
-pub fn find(
-    conn: &mut SqliteConnection,
-    id: &ResourceId,
-) -> QueryResult<Option<QueryOrganization>> {
+pub fn find(conn: &mut Conn, id: &ResourceId) -> QueryResult<Option<QueryOrganization>> {
     let live = organization::table
         .filter(organization::deleted.is_null())
         .select(QueryOrganization::as_select());
@@ -31,7 +28,7 @@ pub fn find(
 }
 
 /// Finds an organization by internal id.
-pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryOrganization> {
+pub fn find_by_id(conn: &mut Conn, id: i32) -> QueryResult<QueryOrganization> {
     organization::table
         .find(id)
         .select(QueryOrganization::as_select())
@@ -39,7 +36,7 @@ pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryOrga
 }
 
 /// Whether a slug is taken (deleted organizations keep theirs).
-pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> {
+pub fn slug_taken(conn: &mut Conn, slug: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         organization::table.filter(organization::slug.eq(slug)),
     ))
@@ -47,7 +44,7 @@ pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> 
 }
 
 /// Whether a UUID is taken.
-pub fn uuid_taken(conn: &mut SqliteConnection, uuid: &str) -> QueryResult<bool> {
+pub fn uuid_taken(conn: &mut Conn, uuid: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         organization::table.filter(organization::uuid.eq(uuid)),
     ))
@@ -55,10 +52,7 @@ pub fn uuid_taken(conn: &mut SqliteConnection, uuid: &str) -> QueryResult<bool> 
 }
 
 /// Inserts an organization and returns the stored row.
-pub fn insert(
-    conn: &mut SqliteConnection,
-    row: &InsertOrganization,
-) -> QueryResult<QueryOrganization> {
+pub fn insert(conn: &mut Conn, row: &InsertOrganization) -> QueryResult<QueryOrganization> {
     diesel::insert_into(organization::table)
         .values(row)
         .returning(QueryOrganization::as_returning())
@@ -66,7 +60,7 @@ pub fn insert(
 }
 
 /// Gives `user_id` a role in an organization (replacing any role it had).
-pub fn set_role(conn: &mut SqliteConnection, row: &InsertOrganizationRole) -> QueryResult<()> {
+pub fn set_role(conn: &mut Conn, row: &InsertOrganizationRole) -> QueryResult<()> {
     diesel::insert_into(organization_role::table)
         .values(row)
         .on_conflict((
@@ -83,11 +77,7 @@ pub fn set_role(conn: &mut SqliteConnection, row: &InsertOrganizationRole) -> Qu
 }
 
 /// The role a user holds in an organization, if any.
-pub fn role_of(
-    conn: &mut SqliteConnection,
-    user_id: i32,
-    org_id: i32,
-) -> QueryResult<Option<String>> {
+pub fn role_of(conn: &mut Conn, user_id: i32, org_id: i32) -> QueryResult<Option<String>> {
     organization_role::table
         .filter(organization_role::user_id.eq(user_id))
         .filter(organization_role::organization_id.eq(org_id))
@@ -98,7 +88,7 @@ pub fn role_of(
 
 /// When one organization was claimed: the earliest `created` among its roles. (A fixed
 /// statement, unlike [`claimed`]'s `IN (…)`, so SQLite keeps it prepared.)
-pub fn claimed_at(conn: &mut SqliteConnection, org_id: i32) -> QueryResult<Option<i64>> {
+pub fn claimed_at(conn: &mut Conn, org_id: i32) -> QueryResult<Option<i64>> {
     organization_role::table
         .filter(organization_role::organization_id.eq(org_id))
         .select(diesel::dsl::min(organization_role::created))
@@ -106,7 +96,7 @@ pub fn claimed_at(conn: &mut SqliteConnection, org_id: i32) -> QueryResult<Optio
 }
 
 /// When each organization was claimed: the earliest `created` among its roles.
-pub fn claimed(conn: &mut SqliteConnection, org_ids: &[i32]) -> QueryResult<HashMap<i32, i64>> {
+pub fn claimed(conn: &mut Conn, org_ids: &[i32]) -> QueryResult<HashMap<i32, i64>> {
     let rows: Vec<(i32, Option<i64>)> = organization_role::table
         .filter(organization_role::organization_id.eq_any(org_ids))
         .group_by(organization_role::organization_id)
@@ -124,7 +114,7 @@ pub fn claimed(conn: &mut SqliteConnection, org_ids: &[i32]) -> QueryResult<Hash
 /// One page of organizations ordered by name: all of them for `None` (an admin), else only
 /// those where the user holds a role.
 pub fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     member: Option<i32>,
     filter: &Filter,
     page: Page,
@@ -173,7 +163,7 @@ pub fn list(
 pub type Member = (QueryUser, String, i64, i64);
 
 fn member_select() -> (
-    diesel::dsl::AsSelect<QueryUser, diesel::sqlite::Sqlite>,
+    diesel::dsl::AsSelect<QueryUser, crate::db::Backend>,
     organization_role::role,
     organization_role::created,
     organization_role::modified,
@@ -188,7 +178,7 @@ fn member_select() -> (
 
 /// One page of an organization's members ordered by name, and their total.
 pub fn members(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org_id: i32,
     filter: &Filter,
     page: Page,
@@ -226,11 +216,7 @@ pub fn members(
 }
 
 /// One member of an organization.
-pub fn member(
-    conn: &mut SqliteConnection,
-    org_id: i32,
-    user_id: i32,
-) -> QueryResult<Option<Member>> {
+pub fn member(conn: &mut Conn, org_id: i32, user_id: i32) -> QueryResult<Option<Member>> {
     organization_role::table
         .inner_join(user::table)
         .filter(organization_role::organization_id.eq(org_id))
@@ -243,7 +229,7 @@ pub fn member(
 /// Removes a member and, in the same transaction, every role they hold on the
 /// organization's projects (a project role outlives no membership); returns how many
 /// organization roles were removed (0 or 1).
-pub fn remove_member(conn: &mut SqliteConnection, org_id: i32, user_id: i32) -> QueryResult<usize> {
+pub fn remove_member(conn: &mut Conn, org_id: i32, user_id: i32) -> QueryResult<usize> {
     conn.transaction(|c| {
         diesel::delete(
             project_role::table
@@ -270,7 +256,7 @@ pub fn remove_member(conn: &mut SqliteConnection, org_id: i32, user_id: i32) -> 
 /// been redeemed before. One conditional insert, so of two concurrent redemptions exactly
 /// one succeeds.
 pub fn redeem_invitation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     token_hash: &str,
     user_id: i32,
     now: i64,
@@ -300,7 +286,7 @@ pub struct UpdateOrganization {
 
 /// Applies `changes` and returns the row as stored.
 pub fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i32,
     changes: &UpdateOrganization,
 ) -> QueryResult<QueryOrganization> {
@@ -312,7 +298,7 @@ pub fn update(
 
 /// Soft-deletes an organization and, in the same transaction, its live projects: from now
 /// on they answer as missing, and their keys stop authenticating. Slugs stay taken.
-pub fn soft_delete(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<()> {
+pub fn soft_delete(conn: &mut Conn, id: i32, now: i64) -> QueryResult<()> {
     conn.transaction(|c| {
         diesel::update(
             project::table
@@ -329,7 +315,7 @@ pub fn soft_delete(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResul
 }
 
 /// Deletes an organization row for good, with its roles, projects and their keys.
-pub fn hard_delete(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+pub fn hard_delete(conn: &mut Conn, id: i32) -> QueryResult<()> {
     diesel::delete(organization::table.find(id))
         .execute(conn)
         .map(drop)

@@ -1,7 +1,7 @@
 //! The `project` and `project_role` tables.
 
+use super::Conn;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 
 use super::rows::{InsertProject, InsertProjectRole, QueryProject};
 use super::schema::{organization, organization_role, project, project_role};
@@ -25,7 +25,7 @@ type ProjectRow = (QueryProject, String, Option<String>, Option<String>);
 /// on it, in one statement (one per kind of id, so SQLite keeps both prepared), served by
 /// the project's unique index and the two role indexes.
 pub fn find_with_roles(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: &ResourceId,
     user_id: Option<i32>,
 ) -> QueryResult<Option<ProjectWithRoles>> {
@@ -71,7 +71,7 @@ pub fn find_with_roles(
 }
 
 /// Finds a project by internal id (deleted or not).
-pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryProject> {
+pub fn find_by_id(conn: &mut Conn, id: i32) -> QueryResult<QueryProject> {
     project::table
         .find(id)
         .select(QueryProject::as_select())
@@ -79,7 +79,7 @@ pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryProj
 }
 
 /// Whether a project slug is taken (slugs are unique across all organizations).
-pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> {
+pub fn slug_taken(conn: &mut Conn, slug: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         project::table.filter(project::slug.eq(slug)),
     ))
@@ -87,7 +87,7 @@ pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> 
 }
 
 /// Inserts a project and returns the stored row.
-pub fn insert(conn: &mut SqliteConnection, row: &InsertProject) -> QueryResult<QueryProject> {
+pub fn insert(conn: &mut Conn, row: &InsertProject) -> QueryResult<QueryProject> {
     diesel::insert_into(project::table)
         .values(row)
         .returning(QueryProject::as_returning())
@@ -95,7 +95,7 @@ pub fn insert(conn: &mut SqliteConnection, row: &InsertProject) -> QueryResult<Q
 }
 
 /// Gives a user a role on a project.
-pub fn set_role(conn: &mut SqliteConnection, row: &InsertProjectRole) -> QueryResult<()> {
+pub fn set_role(conn: &mut Conn, row: &InsertProjectRole) -> QueryResult<()> {
     diesel::insert_into(project_role::table)
         .values(row)
         .on_conflict((project_role::user_id, project_role::project_id))
@@ -111,7 +111,7 @@ pub fn set_role(conn: &mut SqliteConnection, row: &InsertProjectRole) -> QueryRe
 /// One page of an organization's live projects ordered by name; `public_only` hides the
 /// private ones from callers without a role in the organization.
 pub fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org_id: i32,
     public_only: bool,
     filter: &Filter,
@@ -165,11 +165,7 @@ pub struct UpdateProject {
 }
 
 /// Applies `changes` and returns the row as stored.
-pub fn update(
-    conn: &mut SqliteConnection,
-    id: i32,
-    changes: &UpdateProject,
-) -> QueryResult<QueryProject> {
+pub fn update(conn: &mut Conn, id: i32, changes: &UpdateProject) -> QueryResult<QueryProject> {
     diesel::update(project::table.find(id))
         .set(changes)
         .returning(QueryProject::as_returning())
@@ -177,12 +173,7 @@ pub fn update(
 }
 
 /// Whether another project of the organization has this name.
-pub fn name_taken(
-    conn: &mut SqliteConnection,
-    org_id: i32,
-    name: &str,
-    except: i32,
-) -> QueryResult<bool> {
+pub fn name_taken(conn: &mut Conn, org_id: i32, name: &str, except: i32) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         project::table
             .filter(project::organization_id.eq(org_id))
@@ -194,7 +185,7 @@ pub fn name_taken(
 
 /// Soft-deletes a project: it answers as missing from now on and its keys stop
 /// authenticating on the next request. Its slug stays taken.
-pub fn soft_delete(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<()> {
+pub fn soft_delete(conn: &mut Conn, id: i32, now: i64) -> QueryResult<()> {
     diesel::update(project::table.find(id))
         .set(project::deleted.eq(now))
         .execute(conn)
@@ -202,7 +193,7 @@ pub fn soft_delete(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResul
 }
 
 /// Deletes a project row for good, with its roles and keys.
-pub fn hard_delete(conn: &mut SqliteConnection, id: i32) -> QueryResult<()> {
+pub fn hard_delete(conn: &mut Conn, id: i32) -> QueryResult<()> {
     diesel::delete(project::table.find(id))
         .execute(conn)
         .map(drop)
@@ -224,7 +215,7 @@ pub enum Viewer {
 /// One page of the live projects `viewer` may see, across organizations, ordered by name,
 /// each with its organization's UUID; and their total.
 pub fn list_visible(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: Viewer,
     filter: &Filter,
     page: Page,

@@ -6,7 +6,7 @@ use super::schema::{organization, organization_role, project, project_role, user
 
 /// A `user` row.
 #[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = user, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = user, check_for_backend(crate::db::Backend))]
 pub struct QueryUser {
     pub id: i32,
     pub uuid: String,
@@ -35,7 +35,7 @@ pub struct InsertUser {
 
 /// An `organization` row.
 #[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = organization, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = organization, check_for_backend(crate::db::Backend))]
 pub struct QueryOrganization {
     pub id: i32,
     pub uuid: String,
@@ -71,7 +71,7 @@ pub struct InsertOrganizationRole {
 
 /// A `project` row.
 #[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = project, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = project, check_for_backend(crate::db::Backend))]
 pub struct QueryProject {
     pub id: i32,
     pub uuid: String,

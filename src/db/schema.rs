@@ -10,6 +10,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    keyward_first_user (id) {
+        id -> Integer,
+        user_id -> Integer,
+    }
+}
+
+diesel::table! {
     keyward_invitation_used (token_hash) {
         token_hash -> Text,
         user_id -> Integer,
@@ -158,6 +165,7 @@ diesel::joinable!(user_key -> user (user_id));
 diesel::joinable!(keyward_project_key_count -> project (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    keyward_first_user,
     keyward_invitation_used,
     keyward_project_key_count,
     keyward_secret,

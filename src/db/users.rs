@@ -1,15 +1,15 @@
 //! The `user` table.
 
+use super::Conn;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 
 use super::rows::{InsertUser, QueryUser};
-use super::schema::user;
+use super::schema::{keyward_first_user, user};
 use super::{Filter, Listed, Page};
 use crate::domain::ids::ResourceId;
 
 /// Finds a user by UUID or slug.
-pub fn find(conn: &mut SqliteConnection, id: &ResourceId) -> QueryResult<Option<QueryUser>> {
+pub fn find(conn: &mut Conn, id: &ResourceId) -> QueryResult<Option<QueryUser>> {
     // Two fixed statements rather than one built at run time: SQLite keeps them prepared.
     let users = user::table.select(QueryUser::as_select());
     match id {
@@ -25,7 +25,7 @@ pub fn find(conn: &mut SqliteConnection, id: &ResourceId) -> QueryResult<Option<
 }
 
 /// Finds a user by (lowercase) email.
-pub fn find_by_email(conn: &mut SqliteConnection, email: &str) -> QueryResult<Option<QueryUser>> {
+pub fn find_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<QueryUser>> {
     user::table
         .filter(user::email.eq(email))
         .select(QueryUser::as_select())
@@ -34,25 +34,50 @@ pub fn find_by_email(conn: &mut SqliteConnection, email: &str) -> QueryResult<Op
 }
 
 /// Finds a user by internal id.
-pub fn find_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<QueryUser> {
+pub fn find_by_id(conn: &mut Conn, id: i32) -> QueryResult<QueryUser> {
     user::table
         .find(id)
         .select(QueryUser::as_select())
         .first(conn)
 }
 
-/// Whether any user exists yet (the first one becomes server admin).
-pub fn any(conn: &mut SqliteConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(user::table.select(user::id))).get_result(conn)
+/// Claims the server's first-user slot for `user_id`: true if this call took it (once per
+/// database, whoever comes first; safe with concurrent writers).
+pub fn claim_first(conn: &mut Conn, user_id: i32) -> QueryResult<bool> {
+    diesel::insert_into(keyward_first_user::table)
+        .values((
+            keyward_first_user::id.eq(1),
+            keyward_first_user::user_id.eq(user_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The oldest user's row id, if there is a user.
+pub fn oldest(conn: &mut Conn) -> QueryResult<Option<i32>> {
+    user::table
+        .select(user::id)
+        .order(user::id.asc())
+        .first(conn)
+        .optional()
+}
+
+/// Makes a user a server admin; returns the stored row.
+pub fn make_admin(conn: &mut Conn, id: i32) -> QueryResult<QueryUser> {
+    diesel::update(user::table.find(id))
+        .set(user::admin.eq(true))
+        .returning(QueryUser::as_returning())
+        .get_result(conn)
 }
 
 /// Whether a slug is taken.
-pub fn slug_taken(conn: &mut SqliteConnection, slug: &str) -> QueryResult<bool> {
+pub fn slug_taken(conn: &mut Conn, slug: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(user::table.filter(user::slug.eq(slug)))).get_result(conn)
 }
 
 /// Inserts a user and returns the stored row.
-pub fn insert(conn: &mut SqliteConnection, row: &InsertUser) -> QueryResult<QueryUser> {
+pub fn insert(conn: &mut Conn, row: &InsertUser) -> QueryResult<QueryUser> {
     diesel::insert_into(user::table)
         .values(row)
         .returning(QueryUser::as_returning())
@@ -60,7 +85,7 @@ pub fn insert(conn: &mut SqliteConnection, row: &InsertUser) -> QueryResult<Quer
 }
 
 /// All unlocked server admins (for the new-user notice).
-pub fn admins(conn: &mut SqliteConnection) -> QueryResult<Vec<QueryUser>> {
+pub fn admins(conn: &mut Conn) -> QueryResult<Vec<QueryUser>> {
     user::table
         .filter(user::admin.eq(true).and(user::locked.eq(false)))
         .select(QueryUser::as_select())
@@ -80,11 +105,7 @@ pub struct UpdateUser {
 }
 
 /// Applies `changes` and returns the row as stored.
-pub fn update(
-    conn: &mut SqliteConnection,
-    id: i32,
-    changes: &UpdateUser,
-) -> QueryResult<QueryUser> {
+pub fn update(conn: &mut Conn, id: i32, changes: &UpdateUser) -> QueryResult<QueryUser> {
     diesel::update(user::table.find(id))
         .set(changes)
         .returning(QueryUser::as_returning())
@@ -92,11 +113,7 @@ pub fn update(
 }
 
 /// One page of users ordered by name, and the total matching `filter`.
-pub fn list(
-    conn: &mut SqliteConnection,
-    filter: &Filter,
-    page: Page,
-) -> QueryResult<Listed<QueryUser>> {
+pub fn list(conn: &mut Conn, filter: &Filter, page: Page) -> QueryResult<Listed<QueryUser>> {
     let like = filter.like();
     let filtered = || {
         let mut q = user::table.into_boxed();

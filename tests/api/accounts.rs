@@ -350,7 +350,7 @@ async fn admin_commands_create_users_keys_and_import_tokens() {
         .state
         .jwt
         .mint(
-            keyward::auth::jwt::Audience::ApiKey,
+            keyward::credentials::jwt::Audience::ApiKey,
             "ops@example.com",
             10_000,
             app.state.clock.now(),

@@ -317,11 +317,11 @@ async fn old_never_expiring_invitations_are_refused_after_the_lifetime() {
         .state
         .jwt
         .mint(
-            keyward::auth::jwt::Audience::Invite,
+            keyward::credentials::jwt::Audience::Invite,
             "bob@example.com",
             u32::MAX,
             app.state.clock.now() - chrono::TimeDelta::days(8),
-            Some(keyward::auth::jwt::OrgClaim {
+            Some(keyward::credentials::jwt::OrgClaim {
                 uuid: org_uuid.parse().unwrap(),
                 role: keyward::domain::accounts::OrganizationRole::Leader,
             }),

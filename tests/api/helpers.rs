@@ -297,7 +297,7 @@ impl TestApp {
             .state
             .jwt
             .mint(
-                keyward::auth::jwt::Audience::ApiKey,
+                keyward::credentials::jwt::Audience::ApiKey,
                 &who.email,
                 ttl,
                 self.state.clock.now(),

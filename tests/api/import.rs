@@ -5,7 +5,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use keyward::config::{Config, Overrides};
 use keyward::credentials::secret::KeyHash;
-use keyward::import::{BencherSecurity, import_bencher};
+use keyward::db::import::{BencherSecurity, import_bencher};
 use keyward::state::{AppState, Clock};
 use serde_json::json;
 use tower::ServiceExt;
@@ -231,4 +231,33 @@ async fn import_bencher_failure_changes_nothing() {
         )
         .is_err()
     );
+}
+
+#[tokio::test]
+async fn import_bencher_keeps_bencher_s_first_user_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("bencher.db");
+    bencher_db(&source, true);
+    let state = open(&dir.path().join("keyward.db"));
+    import_bencher(
+        &state.db,
+        &source,
+        &BencherSecurity::default(),
+        false,
+        1_800_000_000,
+    )
+    .unwrap();
+    let account = keyward::accounts::NewAccount {
+        name: keyward::domain::names::UserName::parse("Dave").unwrap(),
+        slug: None,
+        email: keyward::domain::names::Email::parse("dave@example.com").unwrap(),
+        admin: None,
+        invite: None,
+    };
+    let (dave, first) = state
+        .db
+        .run_sync(|c| keyward::accounts::create_account(c, &account, 1_800_000_001))
+        .unwrap();
+    assert!(!first, "the imported users came first");
+    assert!(!dave.admin, "a signup after an import is not made admin");
 }

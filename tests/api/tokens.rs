@@ -179,7 +179,7 @@ async fn api_key_jwt_without_a_row_is_accepted_and_expiry_is_400() {
         .state
         .jwt
         .mint(
-            keyward::auth::jwt::Audience::ApiKey,
+            keyward::credentials::jwt::Audience::ApiKey,
             &alice.email,
             100,
             app.state.clock.now(),

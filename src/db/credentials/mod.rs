@@ -5,12 +5,12 @@
 
 mod project_list;
 
+use crate::db::Backend;
 use diesel::dsl;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::{Bool, Nullable, Text};
-use diesel::sqlite::Sqlite;
 
 use super::Conn;
 use super::marks::PageMarks;
@@ -68,7 +68,7 @@ pub struct Selection<'a> {
     pub filter: &'a Filter,
 }
 
-type Cond<T> = Box<dyn BoxableExpression<T, Sqlite, SqlType = Bool>>;
+type Cond<T> = Box<dyn BoxableExpression<T, Backend, SqlType = Bool>>;
 
 /// The filter every credential list shares, over one table's columns: live or revoked,
 /// an exact name, and `%search%` over name and UUID.
@@ -78,11 +78,11 @@ where
     N: Expression<SqlType = Text> + ExpressionMethods + TextExpressionMethods + Copy,
     U: Expression<SqlType = Text> + TextExpressionMethods,
     R: ExpressionMethods,
-    dsl::IsNull<R>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
-    dsl::IsNotNull<R>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
-    dsl::Eq<N, String>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
-    dsl::Like<N, String>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
-    dsl::Like<U, String>: BoxableExpression<T, Sqlite, SqlType = Bool> + 'static,
+    dsl::IsNull<R>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::IsNotNull<R>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::Eq<N, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::Like<N, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::Like<U, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
 {
     let mut cond: Cond<T> = if filter.revoked {
         Box::new(revoked.is_not_null())

@@ -2,12 +2,12 @@
 //! keep (migration `key_counts`), and deep pages of an unfiltered list start from a
 //! remembered position ([`PageMarks`]) instead of walking every key before them.
 
+use crate::db::Backend;
 use diesel::dsl::{self, Asc, Desc};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::Bool;
-use diesel::sqlite::Sqlite;
 
 use super::CredentialRow;
 use crate::db::Conn;
@@ -112,8 +112,8 @@ pub(super) fn list(
     Ok((sorted(rows, page.desc).load(c)?, total))
 }
 
-type Keys<'a> = project_key::BoxedQuery<'a, Sqlite>;
-type Condition = Box<dyn BoxableExpression<project_key::table, Sqlite, SqlType = Bool>>;
+type Keys<'a> = project_key::BoxedQuery<'a, Backend>;
+type Condition = Box<dyn BoxableExpression<project_key::table, Backend, SqlType = Bool>>;
 /// `q` (keys alone, or joined) in list order: name, creation, id.
 fn sorted<Q>(q: Q, desc: bool) -> Q
 where

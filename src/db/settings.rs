@@ -1,12 +1,12 @@
 //! The `server` row and Keyward's stored signing secret.
 
+use super::Conn;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 
 use super::schema::{keyward_secret, keyward_setting, server};
 
 /// A setting adopted from elsewhere (see `keyward import bencher`), if any.
-pub fn setting(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<String>> {
+pub fn setting(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
     keyward_setting::table
         .find(name)
         .select(keyward_setting::value)
@@ -15,7 +15,7 @@ pub fn setting(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<St
 }
 
 /// The stored JWT secret, if one was generated before.
-pub fn secret_key(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {
+pub fn secret_key(conn: &mut Conn) -> QueryResult<Option<String>> {
     keyward_secret::table
         .select(keyward_secret::secret_key)
         .first(conn)
@@ -23,12 +23,8 @@ pub fn secret_key(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {
 }
 
 /// Stores a generated secret unless one already exists; returns the one that is stored.
-pub fn store_secret_key(
-    conn: &mut SqliteConnection,
-    secret: &str,
-    now: i64,
-) -> QueryResult<String> {
-    conn.immediate_transaction(|c| {
+pub fn store_secret_key(conn: &mut Conn, secret: &str, now: i64) -> QueryResult<String> {
+    conn.transaction(|c| {
         diesel::insert_into(keyward_secret::table)
             .values((
                 keyward_secret::id.eq(1),
@@ -44,8 +40,8 @@ pub fn store_secret_key(
 }
 
 /// This server's UUID, made on first start.
-pub fn ensure_uuid(conn: &mut SqliteConnection, fresh: &str, now: i64) -> QueryResult<String> {
-    conn.immediate_transaction(|c| {
+pub fn ensure_uuid(conn: &mut Conn, fresh: &str, now: i64) -> QueryResult<String> {
+    conn.transaction(|c| {
         diesel::insert_into(server::table)
             .values((
                 server::id.eq(1),

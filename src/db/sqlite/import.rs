@@ -238,6 +238,10 @@ fn copy_all(
         for (table, insert) in COPIES {
             report.tables.push(copy_table(c, table, insert)?);
         }
+        // Bencher's first user stays the first: a later signup does not become admin.
+        if let Some(oldest) = crate::db::users::oldest(c)? {
+            crate::db::users::claim_first(c, oldest)?;
+        }
         if let Some(secret) = &security.secret_key {
             adopt(c, "secret_key", secret, now)?;
             report.adopted_secret = true;

@@ -1,0 +1,1 @@
+DROP TABLE keyward_first_user;
