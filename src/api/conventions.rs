@@ -12,8 +12,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tracing::Instrument as _;
-use uuid::Uuid;
+use tower_http::request_id::RequestId;
 
 use super::pagination::TOTAL_COUNT;
 use crate::error::{ApiError, ErrorReport, RequestError, TooMany};
@@ -63,7 +62,7 @@ pub async fn outer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let request_id = Uuid::new_v4();
+    let request_id = request_id_of(&req);
     let started = Instant::now();
     let method = req.method().clone();
     // Metrics and the log take the method from a fixed set: a made-up method of any
@@ -78,19 +77,15 @@ pub async fn outer(
     let refused = client
         .filter(|_| req.headers().contains_key(header::AUTHORIZATION))
         .and_then(|addr| limits.auth_failures.check(addr, clock.now()).err());
-    // Everything logged while this request is served (on any thread it reaches: see
-    // `Db::run`) carries its id. The request's own line, below, names it in its fields
-    // and is written outside the span, so the id is not formatted twice.
-    let span = tracing::info_span!("request", request_id = %request_id);
     let response = match (refused, normalize_path(req.uri())) {
         (Some(retry_after), _) => {
             ApiError::from(TooMany::AuthFailures { retry_after }).into_response()
         }
         (None, Ok(Some(uri))) => {
             *req.uri_mut() = uri;
-            next.run(req).instrument(span.clone()).await
+            next.run(req).await
         }
-        (None, Ok(None)) => next.run(req).instrument(span.clone()).await,
+        (None, Ok(None)) => next.run(req).await,
         (None, Err(e)) => ApiError::from(e).into_response(),
     };
     if let Some(addr) = client {
@@ -102,7 +97,7 @@ pub async fn outer(
             let _ = limits.auth_failures.spend(addr, clock.now());
         }
     }
-    let response = finish(response, request_id, method == Method::HEAD);
+    let response = finish(response, &request_id, method == Method::HEAD);
     let route = response
         .extensions()
         .get::<RouteLabel>()
@@ -126,10 +121,37 @@ pub async fn outer(
         route,
         status = response.status().as_u16(),
         latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        request_id = %request_id,
+        request_id = %request_id.to_str().unwrap_or("-"),
         "request"
     );
     response
+}
+
+/// The id tower-http's `SetRequestId` gave this request (a UUID v4).
+fn request_id_of(req: &Request) -> HeaderValue {
+    req.extensions()
+        .get::<RequestId>()
+        .map_or(HeaderValue::from_static("-"), |id| {
+            id.header_value().clone()
+        })
+}
+
+/// A request id sent by the client is dropped: every request gets one of the server's own
+/// (as Bencher does), so a client cannot choose what the logs and error bodies say.
+pub fn forget_client_request_id(mut req: Request) -> Request {
+    req.headers_mut().remove(REQUEST_ID);
+    req
+}
+
+/// The span of one request: everything logged while it is served (on any thread it
+/// reaches: see `Db::run`) carries its id. The request's own line is written outside it
+/// by [`outer`], naming the id in its fields, so the id is not formatted twice.
+pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let id = req.extensions().get::<RequestId>();
+    let id = id
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", request_id = %id)
 }
 
 /// The standard methods by name; any other is `other`.
@@ -206,16 +228,15 @@ fn is_dot_segment(segment: &[u8]) -> bool {
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
-    request_id: String,
+    request_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'a str>,
     message: &'a str,
 }
 
 /// Writes the error body (if this is an error) and the request id.
-fn finish(response: Response, request_id: Uuid, head: bool) -> Response {
-    let id =
-        HeaderValue::from_str(&request_id.to_string()).unwrap_or(HeaderValue::from_static("-"));
+fn finish(response: Response, request_id: &HeaderValue, head: bool) -> Response {
+    let id = request_id.clone();
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         let mut response = response;
@@ -234,7 +255,7 @@ fn finish(response: Response, request_id: Uuid, head: bool) -> Response {
         });
     let (parts, _) = response.into_parts();
     let body = ErrorBody {
-        request_id: request_id.to_string(),
+        request_id: request_id.to_str().unwrap_or("-"),
         error_code: report.error_code.as_deref(),
         message: &report.message,
     };

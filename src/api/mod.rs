@@ -21,7 +21,10 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::routing::options;
+use tower::util::MapRequestLayer;
+use tower_http::request_id::{MakeRequestUuid, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -142,10 +145,22 @@ pub fn app(state: AppState) -> Router {
     // Path normalisation must happen before routing, so the outer layer wraps a router
     // whose only job is to hand everything to the real one.
     let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout);
+    // The request's span (tower-http's trace layer, its own events off: `outer` writes the
+    // one request line, outside the span) carries the id `SetRequestId` made for it.
+    let span = TraceLayer::new_for_http()
+        .make_span_with(conventions::request_span)
+        .on_request(())
+        .on_response(())
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(());
     Router::new()
         .fallback_service(router)
         .layer(timeout)
+        .layer(span)
         .layer(from_fn_with_state(outer, conventions::outer))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(MapRequestLayer::new(conventions::forget_client_request_id))
 }
 
 async fn route_not_found() -> ApiError {

@@ -385,3 +385,23 @@ async fn user_patch_takes_an_object_only() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn request_id_sent_by_the_client_is_replaced_by_the_server_s_own() {
+    let app = TestApp::new();
+    for (path, status) in [("/v0/server/version", 200), ("/v0/nowhere", 404)] {
+        let res = app
+            .get(path)
+            .header("x-request-id", "forged")
+            .send()
+            .await
+            .expect(status);
+        let id = res.header("x-request-id").unwrap();
+        assert_ne!(id, "forged");
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+        if status == 404 {
+            assert_error_shape(&res);
+            assert!(!res.text.contains("forged"), "{}", res.text);
+        }
+    }
+}
