@@ -10,11 +10,13 @@ use crate::db::Conn;
 use crate::db::rows::{
     InsertOrganization, InsertOrganizationRole, InsertUser, QueryOrganization, QueryUser,
 };
-use crate::domain::accounts::OrganizationRole;
+use crate::db::users::UpdateUser;
+use crate::domain::accounts::{JsonUpdateUser, OrganizationRole};
+use crate::domain::ids::uuid_from_db;
 use crate::domain::names::{
     Email, SUFFIX_LEN, Slug, UserName, slug_from_name, slug_of_suffix, slug_with_suffix,
 };
-use crate::error::{ApiError, Forbidden, Resource};
+use crate::error::{ApiError, AuthError, Forbidden, Resource};
 
 /// A verified invitation: what it grants, and the hash that marks it used.
 pub struct Invitation {
@@ -92,6 +94,64 @@ pub fn create_account(
     })
 }
 
+/// Who is changing a user: a server admin or not, and by a session JWT or not.
+#[derive(Clone, Copy, Debug)]
+pub struct Editor {
+    pub admin: bool,
+    pub session: bool,
+}
+
+/// Applies `changes` to `user`: only an admin may change `admin` or `locked`, only a session
+/// may change the email (which retires the user's legacy tokens, whose subject it is); a
+/// slug or email another user holds is a 409. Returns the stored row and, when the email
+/// changed, the old name and address (to be told of it).
+pub fn update_user(
+    c: &mut Conn,
+    user: &QueryUser,
+    changes: &JsonUpdateUser,
+    by: Editor,
+    now: i64,
+) -> Result<(QueryUser, Option<(String, String)>), ApiError> {
+    if (changes.admin.is_some() || changes.locked.is_some()) && !by.admin {
+        return Err(Forbidden::AdminOnly(
+            "Only server admins may change whether a user is admin or locked.",
+        )
+        .into());
+    }
+    let new_email = changes.email.as_ref().filter(|e| e.as_str() != user.email);
+    if new_email.is_some() && !by.session {
+        return Err(Forbidden::EmailNeedsSession.into());
+    }
+    let conflict = |column: &str| ApiError::Conflict {
+        resource: Resource::User,
+        id: format!("Uuid(UserUuid({}))", user.uuid),
+        reason: format!("UNIQUE constraint failed: {column}"),
+    };
+    db::atomically(c, |c| {
+        if let Some(slug) = &changes.slug {
+            if slug.as_str() != user.slug && db::users::slug_taken(c, slug.as_str())? {
+                return Err(conflict("user.slug"));
+            }
+        }
+        if let Some(email) = new_email {
+            if db::users::find_by_email(c, email.as_str())?.is_some() {
+                return Err(conflict("user.email"));
+            }
+            db::credentials::revoke_all_tokens(c, user.id, now)?;
+        }
+        let row = UpdateUser {
+            name: changes.name.as_ref().map(|n| n.as_str().to_owned()),
+            slug: changes.slug.as_ref().map(|s| s.as_str().to_owned()),
+            email: new_email.map(|e| e.as_str().to_owned()),
+            admin: changes.admin,
+            locked: changes.locked,
+            modified: Some(now),
+        };
+        let old = new_email.map(|_| (user.name.clone(), user.email.clone()));
+        Ok((db::users::update(c, user.id, &row)?, old))
+    })
+}
+
 /// Inserts the user, in a savepoint: an email or slug taken by a concurrent signup since it
 /// was checked is the same 409 as one taken before.
 fn insert_user(c: &mut Conn, row: &InsertUser) -> Result<QueryUser, ApiError> {
@@ -103,6 +163,46 @@ fn insert_user(c: &mut Conn, row: &InsertUser) -> Result<QueryUser, ApiError> {
         }
         inserted => Ok(inserted?),
     }
+}
+
+/// Signs a user up: creates the account, and returns it with the admins to tell of it
+/// (none when this is the server's first user, who becomes its admin).
+pub fn sign_up(
+    c: &mut Conn,
+    account: &NewAccount,
+    now: i64,
+) -> Result<(QueryUser, Vec<QueryUser>), ApiError> {
+    let (user, first) = create_account(c, account, now)?;
+    let admins = if first {
+        Vec::new()
+    } else {
+        db::users::admins(c)?
+    };
+    Ok((user, admins))
+}
+
+/// Logs a user in: the unlocked user with this email (404 when none, before the invitation
+/// is looked at), having joined the organization of a valid `invite`.
+pub fn log_in(
+    c: &mut Conn,
+    email: &Email,
+    invite: Option<Result<Invitation, ApiError>>,
+    now: i64,
+) -> Result<QueryUser, ApiError> {
+    let user = user_by_email(c, email)?;
+    if user.locked {
+        return Err(AuthError::Locked(uuid_from_db(&user.uuid)).into());
+    }
+    if let Some(invite) = invite {
+        join_invited(c, &user, &invite?, now)?;
+    }
+    Ok(user)
+}
+
+/// The user with this email, or Bencher's 404.
+pub fn user_by_email(c: &mut Conn, email: &Email) -> Result<QueryUser, ApiError> {
+    db::users::find_by_email(c, email.as_str())?
+        .ok_or_else(|| ApiError::not_found(Resource::User, format!("Email({:?})", email.as_str())))
 }
 
 fn conflict(email: &str, column: &str) -> ApiError {

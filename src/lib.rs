@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod limits;
 pub mod mail;
+pub mod organizations;
 pub mod server;
 pub mod state;
 pub mod telemetry;

@@ -1,21 +1,18 @@
 //! `/v0/auth/*`: signup, login, confirm, accept. No SMTP needed: the confirmation email,
 //! with its token, goes to the log.
 
-use crate::db::Conn;
 use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::extract::Client;
 use super::extract::Json;
-use crate::accounts::{Invitation, NewAccount, create_account, join_invited};
+use crate::accounts::{Invitation, NewAccount, join_invited, log_in, sign_up, user_by_email};
 use crate::auth::BearerToken;
 use crate::credentials::jwt::{AUTH_TTL, Audience, CLIENT_TTL};
-use crate::db;
 use crate::db::rows::QueryUser;
 use crate::domain::accounts::{
     JsonAccept, JsonAuthAck, JsonAuthUser, JsonConfirm, JsonLogin, JsonSignup,
 };
-use crate::domain::ids::uuid_from_db;
 use crate::domain::names::{Email, Jwt};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, AuthError, Forbidden, Resource};
@@ -44,33 +41,19 @@ pub async fn auth_signup_post(
         .as_ref()
         .map(|t| verify_invite(&state, t, Some(body.email.as_str())))
         .transpose()?;
+    let account = NewAccount {
+        name: body.name,
+        slug: body.slug,
+        email: body.email,
+        admin: None,
+        invite,
+    };
     let (user, admins) = state
         .db
-        .write(move |c| {
-            let account = NewAccount {
-                name: body.name,
-                slug: body.slug,
-                email: body.email,
-                admin: None,
-                invite,
-            };
-            let (user, first) = create_account(c, &account, now.timestamp())?;
-            let admins = if first {
-                Vec::new()
-            } else {
-                db::users::admins(c)?
-            };
-            Ok::<_, ApiError>((user, admins))
-        })
+        .write(move |c| sign_up(c, &account, now.timestamp()))
         .await?;
     send_confirmation(&state, &user, false)?;
-    let console = state.settings.console_url.trimmed();
-    for admin in admins {
-        let who = format!("{} <{}>", user.name, user.email);
-        state
-            .mailer
-            .send(&mail::new_user(&admin.name, &admin.email, console, &who));
-    }
+    tell_admins(&state, &user, admins);
     Ok(ack(user.email))
 }
 
@@ -94,16 +77,7 @@ pub async fn auth_login_post(
         .map(|t| verify_invite(&state, t, Some(body.email.as_str())));
     let user = state
         .db
-        .write(move |c| {
-            let user = user_by_email(c, &body.email)?;
-            if user.locked {
-                return Err(ApiError::from(AuthError::Locked(uuid_from_db(&user.uuid))));
-            }
-            if let Some(invite) = invite {
-                join_invited(c, &user, &invite?, now.timestamp())?;
-            }
-            Ok(user)
-        })
+        .write(move |c| log_in(c, &body.email, invite, now.timestamp()))
         .await?;
     send_confirmation(&state, &user, true)?;
     Ok(ack(user.email))
@@ -170,9 +144,15 @@ fn ack(email: String) -> (StatusCode, axum::Json<JsonAuthAck>) {
     )
 }
 
-fn user_by_email(c: &mut Conn, email: &Email) -> Result<QueryUser, ApiError> {
-    db::users::find_by_email(c, email.as_str())?
-        .ok_or_else(|| ApiError::not_found(Resource::User, format!("Email({:?})", email.as_str())))
+/// Tells every other server admin that `user` signed up.
+fn tell_admins(state: &AppState, user: &QueryUser, admins: Vec<QueryUser>) {
+    let console = state.settings.console_url.trimmed();
+    let who = format!("{} <{}>", user.name, user.email);
+    for admin in admins {
+        state
+            .mailer
+            .send(&mail::new_user(&admin.name, &admin.email, console, &who));
+    }
 }
 
 /// Verifies an invitation token: signature, audience and an organization claim, no older

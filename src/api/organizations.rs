@@ -8,13 +8,12 @@ use utoipa::IntoParams;
 use super::extract::Client;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
-use crate::accounts::{choose_slug, create_organization};
 use crate::auth::BearerToken;
 use crate::auth::access::{find_user, organization_for};
 use crate::auth::rbac::{self, LEADER, Permission};
 use crate::credentials::jwt::{Audience, OrgClaim};
 use crate::db;
-use crate::db::organizations::{Member, UpdateOrganization};
+use crate::db::organizations::Member;
 use crate::db::rows::{InsertOrganizationRole, QueryOrganization};
 use crate::domain::accounts::{
     JsonAllowed, JsonAuthAck, JsonMember, JsonMembers, JsonNewMember, JsonNewOrganization,
@@ -22,10 +21,10 @@ use crate::domain::accounts::{
     OrganizationRole,
 };
 use crate::domain::ids::{ResourceId, uuid_from_db};
-use crate::domain::names::{ResourceName, Slug};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Forbidden, Resource};
 use crate::mail;
+use crate::organizations;
 use crate::state::AppState;
 
 /// Path of one organization.
@@ -90,26 +89,9 @@ pub async fn organization_post(
 ) -> Result<(StatusCode, axum::Json<JsonOrganization>), ApiError> {
     let org = state
         .write_as(bearer, move |c, caller, now| {
-            let now = now.timestamp();
-            crate::db::atomically(c, |c| {
-                let slug = choose_slug(
-                    body.slug.as_ref(),
-                    body.name.as_str(),
-                    now,
-                    |s| db::organizations::slug_taken(c, s),
-                    || ApiError::Conflict {
-                        resource: Resource::Organization,
-                        id: format!("Slug({:?})", body.slug.as_ref().map_or("", Slug::as_str)),
-                        reason: "UNIQUE constraint failed: organization.slug".to_owned(),
-                    },
-                )?;
-                let uuid = uuid::Uuid::now_v7().to_string();
-                let org =
-                    create_organization(c, uuid, body.name.as_str(), slug, caller.user.id, now)?;
-                let mut json = to_json(org, None);
-                json.claimed = Some(Timestamp::from_secs(now));
-                Ok(json)
-            })
+            let org = organizations::create(c, &body, caller.user.id, now.timestamp())?;
+            let claimed = Some(org.created);
+            Ok(to_json(org, claimed))
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(org)))
@@ -181,27 +163,7 @@ pub async fn organization_patch(
     state
         .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::Edit)?;
-            if matches!(body.license, Some(Some(_))) {
-                return Err(ApiError::Unsupported(
-                    "Keyward does not manage Bencher Plus licenses: `license` may only be null.",
-                ));
-            }
-            if let Some(slug) = &body.slug {
-                if slug.as_str() != org.slug && db::organizations::slug_taken(c, slug.as_str())? {
-                    return Err(ApiError::Conflict {
-                        resource: Resource::Organization,
-                        id: format!("OrganizationUuid({})", org.uuid),
-                        reason: "UNIQUE constraint failed: organization.slug".to_owned(),
-                    });
-                }
-            }
-            let changes = UpdateOrganization {
-                name: body.name.map(ResourceName::into_string),
-                slug: body.slug.map(Slug::into_string),
-                license: body.license.map(|_| None),
-                modified: now.timestamp(),
-            };
-            let org = db::organizations::update(c, org.id, &changes)?;
+            let org = organizations::update(c, &org, body, now.timestamp())?;
             let claimed = db::organizations::claimed_at(c, org.id)?;
             Ok(axum::Json(to_json(org, claimed)))
         })
@@ -307,29 +269,7 @@ pub async fn org_member_post(
             Ok((caller, org))
         })
         .await?;
-    let claim = OrgClaim {
-        uuid: uuid_from_db(&org.uuid),
-        role: body.role,
-    };
-    let (token, _) = state.jwt.mint(
-        Audience::Invite,
-        body.email.as_str(),
-        state.settings.invite_ttl,
-        now,
-        Some(claim),
-    )?;
-    let name = body
-        .name
-        .as_ref()
-        .map_or_else(|| body.email.as_str().to_owned(), |n| n.as_str().to_owned());
-    state.mailer.send(&mail::invitation(
-        &name,
-        body.email.as_str(),
-        state.settings.console_url.trimmed(),
-        &token,
-        &caller.user.name,
-        &org.name,
-    ));
+    send_invitation(&state, &body, &caller.user.name, &org, now)?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(JsonAuthAck { email: body.email }),
@@ -377,16 +317,14 @@ pub async fn org_member_patch(
                     member_id(&org, &user.uuid),
                 ));
             };
-            db::organizations::set_role(
-                c,
-                &InsertOrganizationRole {
-                    user_id: user.id,
-                    organization_id: org.id,
-                    role: role.as_str().to_owned(),
-                    created,
-                    modified: now.timestamp(),
-                },
-            )?;
+            let role = InsertOrganizationRole {
+                user_id: user.id,
+                organization_id: org.id,
+                role: role.as_str().to_owned(),
+                created,
+                modified: now.timestamp(),
+            };
+            db::organizations::set_role(c, &role)?;
             Ok(axum::Json(member_json(find_member(c, &org, &path.user)?)))
         })
         .await
@@ -411,6 +349,30 @@ pub async fn org_member_delete(
             Ok(StatusCode::NO_CONTENT)
         })
         .await
+}
+
+/// Mints an invitation to `org` for the body's address and mails it.
+fn send_invitation(
+    state: &AppState,
+    body: &JsonNewMember,
+    inviter: &str,
+    org: &QueryOrganization,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let claim = OrgClaim {
+        uuid: uuid_from_db(&org.uuid),
+        role: body.role,
+    };
+    let email = body.email.as_str();
+    let ttl = state.settings.invite_ttl;
+    let (token, _) = state
+        .jwt
+        .mint(Audience::Invite, email, ttl, now, Some(claim))?;
+    let name = body.name.as_ref().map_or(email, |n| n.as_str());
+    let console = state.settings.console_url.trimmed();
+    let letter = mail::invitation(name, email, console, &token, inviter, &org.name);
+    state.mailer.send(&letter);
+    Ok(())
 }
 
 fn member_id(org: &QueryOrganization, user_uuid: &str) -> String {

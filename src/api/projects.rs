@@ -8,13 +8,12 @@ use utoipa::IntoParams;
 use super::extract::{Json, Path, Query};
 use super::organizations::{DeleteQuery, OrgParams};
 use super::pagination::{ListQuery, Paged};
-use crate::accounts::choose_slug;
-use crate::auth::access::{organization_for, project_for};
-use crate::auth::rbac::{self, MAINTAINER, Permission, ProjectStanding};
+use crate::auth::access::{find_organization, organization_for, project_for};
+use crate::auth::rbac::{self, Permission, ProjectStanding};
 use crate::auth::{Actor, BearerToken, Principal};
 use crate::db;
 use crate::db::projects::{UpdateProject, Viewer};
-use crate::db::rows::{InsertProject, InsertProjectRole, QueryProject};
+use crate::db::rows::QueryProject;
 use crate::domain::accounts::{
     JsonAllowed, JsonNewProject, JsonProject, JsonProjects, JsonUpdateProject, Visibility,
 };
@@ -22,6 +21,7 @@ use crate::domain::ids::{ResourceId, uuid_from_db};
 use crate::domain::names::{ResourceName, Slug};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, Resource};
+use crate::organizations;
 use crate::state::AppState;
 
 /// Path of one project.
@@ -57,12 +57,7 @@ pub async fn org_projects_get(
 ) -> Result<Paged<JsonProject>, ApiError> {
     state
         .read_as(bearer, move |c, caller, _| {
-            let org = db::organizations::find(c, &path.organization)?.ok_or_else(|| {
-                ApiError::not_found(
-                    Resource::Organization,
-                    path.organization.describe("Organization"),
-                )
-            })?;
+            let org = find_organization(c, &path.organization)?;
             let role = db::organizations::role_of(c, caller.user.id, org.id)?;
             let member = rbac::org_allows(caller.is_admin(), role.as_deref(), Permission::View);
             let (rows, total) =
@@ -93,53 +88,10 @@ pub async fn org_project_post(
     let project = state
         .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::Create)?;
-            let now = now.timestamp();
-            crate::db::atomically(c, |c| {
-                let conflict = |column: &str| ApiError::Conflict {
-                    resource: Resource::Project,
-                    id: format!("Name({:?})", body.name.as_str()),
-                    reason: format!("UNIQUE constraint failed: {column}"),
-                };
-                let slug = choose_slug(
-                    body.slug.as_ref(),
-                    body.name.as_str(),
-                    now,
-                    |s| db::projects::slug_taken(c, s),
-                    || conflict("project.slug"),
-                )?;
-                let inserted = db::projects::insert(
-                    c,
-                    &InsertProject {
-                        uuid: uuid::Uuid::now_v7().to_string(),
-                        organization_id: org.id,
-                        name: body.name.as_str().to_owned(),
-                        slug: slug.into_string(),
-                        url: body.url.as_ref().map(|u| u.as_str().to_owned()),
-                        visibility: body.visibility.unwrap_or_default().to_db(),
-                        created: now,
-                        modified: now,
-                    },
-                );
-                let project = match inserted {
-                    Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    )) => return Err(conflict("project.organization_id, project.name")),
-                    other => other?,
-                };
-                db::projects::set_role(
-                    c,
-                    &InsertProjectRole {
-                        user_id: caller.user.id,
-                        project_id: project.id,
-                        role: MAINTAINER.to_owned(),
-                        created: now,
-                        modified: now,
-                    },
-                )?;
-                let claimed = db::organizations::claimed_at(c, org.id)?;
-                Ok(to_json(project, &org.uuid, claimed))
-            })
+            let project =
+                organizations::create_project(c, &org, caller.user.id, &body, now.timestamp())?;
+            let claimed = db::organizations::claimed_at(c, org.id)?;
+            Ok(to_json(project, &org.uuid, claimed))
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(project)))
@@ -194,18 +146,24 @@ pub async fn projects_get(
             };
             let (rows, total) =
                 db::projects::list_visible(c, viewer, &query.filter(), query.page())?;
-            let org_ids: Vec<i32> = rows.iter().map(|(p, _)| p.organization_id).collect();
-            let claimed = db::organizations::claimed(c, &org_ids)?;
-            let json = rows
-                .into_iter()
-                .map(|(p, org_uuid)| {
-                    let at = claimed.get(&p.organization_id).copied();
-                    to_json(p, &org_uuid, at)
-                })
-                .collect();
-            Ok(Paged(json, total))
+            Ok(Paged(with_claims(c, rows)?, total))
         })
         .await
+}
+
+/// Projects (each with its organization's UUID) as JSON, with their organizations'
+/// claim times read at once.
+fn with_claims(
+    c: &mut crate::db::Conn,
+    rows: Vec<(QueryProject, String)>,
+) -> Result<Vec<JsonProject>, ApiError> {
+    let org_ids: Vec<i32> = rows.iter().map(|(p, _)| p.organization_id).collect();
+    let claimed = db::organizations::claimed(c, &org_ids)?;
+    let json = rows.into_iter().map(|(p, org_uuid)| {
+        let at = claimed.get(&p.organization_id).copied();
+        to_json(p, &org_uuid, at)
+    });
+    Ok(json.collect())
 }
 
 /// Update a project

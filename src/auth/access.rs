@@ -95,8 +95,7 @@ pub fn organization_for(
     id: &ResourceId,
     permission: Permission,
 ) -> Result<QueryOrganization, ApiError> {
-    let org = db::organizations::find(conn, id)?
-        .ok_or_else(|| ApiError::not_found(Resource::Organization, id.describe("Organization")))?;
+    let org = find_organization(conn, id)?;
     let role = db::organizations::role_of(conn, caller.user.id, org.id)?;
     if rbac::org_allows(caller.is_admin(), role.as_deref(), permission) {
         Ok(org)
@@ -108,4 +107,10 @@ pub fn organization_for(
         }
         .into())
     }
+}
+
+/// The organization named in the path, with no permission check.
+pub fn find_organization(conn: &mut Conn, id: &ResourceId) -> Result<QueryOrganization, ApiError> {
+    db::organizations::find(conn, id)?
+        .ok_or_else(|| ApiError::not_found(Resource::Organization, id.describe("Organization")))
 }
