@@ -6,8 +6,12 @@ use crate::accounts::{choose_slug, create_organization};
 use crate::db;
 use crate::db::Conn;
 use crate::db::organizations::UpdateOrganization;
-use crate::db::rows::{InsertProject, InsertProjectRole, QueryOrganization, QueryProject};
-use crate::domain::accounts::{JsonNewOrganization, JsonNewProject, JsonUpdateOrganization};
+use crate::db::rows::{
+    InsertOrganizationRole, InsertProject, InsertProjectRole, QueryOrganization, QueryProject,
+};
+use crate::domain::accounts::{
+    JsonNewOrganization, JsonNewProject, JsonUpdateOrganization, OrganizationRole,
+};
 use crate::domain::names::{ResourceName, Slug};
 use crate::error::{ApiError, Resource};
 
@@ -117,4 +121,23 @@ pub fn create_project(
         db::projects::set_role(c, &role)?;
         Ok(project)
     })
+}
+
+/// Gives the user row `user_id` `role` in `org`, keeping when they first joined.
+pub fn set_role(
+    c: &mut Conn,
+    org: &QueryOrganization,
+    user_id: i32,
+    role: OrganizationRole,
+    joined: i64,
+    now: i64,
+) -> Result<(), ApiError> {
+    let row = InsertOrganizationRole {
+        user_id,
+        organization_id: org.id,
+        role: role.as_str().to_owned(),
+        created: joined,
+        modified: now,
+    };
+    Ok(db::organizations::set_role(c, &row)?)
 }

@@ -31,16 +31,8 @@ pub async fn auth_signup_post(
     client: Client,
     Json(body): Json<JsonSignup>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
-    if !body.i_agree {
-        return Err(Forbidden::TermsNotAccepted.into());
-    }
     let now = state.clock.now();
-    state.limits.spend_email(client.0, now)?;
-    let invite = body
-        .invite
-        .as_ref()
-        .map(|t| verify_invite(&state, t, Some(body.email.as_str())))
-        .transpose()?;
+    let invite = check_signup(&state, &body, client, now)?;
     let account = NewAccount {
         name: body.name,
         slug: body.slug,
@@ -142,6 +134,25 @@ fn ack(email: String) -> (StatusCode, axum::Json<JsonAuthAck>) {
             email: Email::from_db(email),
         }),
     )
+}
+
+/// A signup's checks before any database work, in Bencher's order: the terms accepted,
+/// the client's email budget, then its invitation (if any) valid for its address.
+fn check_signup(
+    state: &AppState,
+    body: &JsonSignup,
+    client: Client,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Invitation>, ApiError> {
+    if !body.i_agree {
+        return Err(Forbidden::TermsNotAccepted.into());
+    }
+    state.limits.spend_email(client.0, now)?;
+    let email = Some(body.email.as_str());
+    body.invite
+        .as_ref()
+        .map(|t| verify_invite(state, t, email))
+        .transpose()
 }
 
 /// Tells every other server admin that `user` signed up.

@@ -13,6 +13,7 @@ use crate::limits::ClientAddr;
 use crate::state::AppState;
 
 /// The client address of a request, if its connection gave one (see [`ClientAddr`]).
+#[derive(Clone, Copy, Debug)]
 pub struct Client(pub Option<std::net::IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {

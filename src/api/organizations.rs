@@ -14,7 +14,7 @@ use crate::auth::rbac::{self, LEADER, Permission};
 use crate::credentials::jwt::{Audience, OrgClaim};
 use crate::db;
 use crate::db::organizations::Member;
-use crate::db::rows::{InsertOrganizationRole, QueryOrganization};
+use crate::db::rows::QueryOrganization;
 use crate::domain::accounts::{
     JsonAllowed, JsonAuthAck, JsonMember, JsonMembers, JsonNewMember, JsonNewOrganization,
     JsonOrganization, JsonOrganizations, JsonUpdateMember, JsonUpdateOrganization,
@@ -317,14 +317,7 @@ pub async fn org_member_patch(
                     member_id(&org, &user.uuid),
                 ));
             };
-            let role = InsertOrganizationRole {
-                user_id: user.id,
-                organization_id: org.id,
-                role: role.as_str().to_owned(),
-                created,
-                modified: now.timestamp(),
-            };
-            db::organizations::set_role(c, &role)?;
+            organizations::set_role(c, &org, user.id, role, created, now.timestamp())?;
             Ok(axum::Json(member_json(find_member(c, &org, &path.user)?)))
         })
         .await

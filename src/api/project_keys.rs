@@ -86,8 +86,7 @@ pub async fn proj_key_post(
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
-            let creator = caller.user().map(|u| u.user.id);
-            let name = body.name.into_string();
+            let (creator, name) = (caller.user().map(|u| u.user.id), body.name.into_string());
             Ok(create_project_key(
                 c,
                 &found.project,

@@ -8,7 +8,7 @@ use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::accounts::{Editor, update_user};
 use crate::auth::access::user_for;
-use crate::auth::{BearerToken, Via};
+use crate::auth::{AuthUser, BearerToken, Via};
 use crate::credentials::jwt::Audience;
 use crate::db;
 use crate::db::rows::QueryUser;
@@ -84,13 +84,7 @@ pub async fn user_patch(
     let (user, old_email) = state
         .write_as(bearer, move |c, caller, now| {
             let user = user_for(c, &caller, &path.user)?;
-            let by = Editor {
-                admin: caller.is_admin(),
-                // The login email is where sessions are sent: with it, an API key could
-                // turn itself into a session (and new keys). Only a session may change it.
-                session: caller.via == Via::Jwt(Audience::Client),
-            };
-            update_user(c, &user, &body, by, now.timestamp())
+            update_user(c, &user, &body, editor(&caller), now.timestamp())
         })
         .await?;
     let json = to_json(user);
@@ -101,6 +95,16 @@ pub async fn user_patch(
         state.mailer.send(&letter);
     }
     Ok(axum::Json(json))
+}
+
+/// Who `caller` is as an editor of users.
+fn editor(caller: &AuthUser) -> Editor {
+    Editor {
+        admin: caller.is_admin(),
+        // The login email is where sessions are sent: with it, an API key could turn
+        // itself into a session (and new keys). Only a session may change it.
+        session: caller.via == Via::Jwt(Audience::Client),
+    }
 }
 
 /// A user row as JSON.
