@@ -182,6 +182,41 @@ fn read_bencher_config(
     }
 }
 
+/// The listening address: `host:port`.
+fn parse_bind(given: Option<String>) -> Result<SocketAddr, ConfigError> {
+    let text = given.unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    text.parse()
+        .map_err(|_| bad("bind address", format!("`{text}` is not an address:port")))
+}
+
+/// The console's URL: http(s) only.
+fn parse_console_url(given: Option<String>) -> Result<Url, ConfigError> {
+    let text = given.unwrap_or_else(|| DEFAULT_CONSOLE_URL.to_owned());
+    Url::parse(&text).map_err(|_| bad("console URL", format!("`{text}` is not an http(s) URL")))
+}
+
+/// The largest request body, in bytes: positive.
+fn parse_body_limit(given: Option<u64>) -> Result<usize, ConfigError> {
+    given.map_or(Ok(DEFAULT_BODY_LIMIT), |n| {
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("request body limit", "must be a positive number of bytes"))
+    })
+}
+
+/// The log filter: a level or an `EnvFilter` directive list.
+fn parse_log_level(given: Option<String>) -> Result<String, ConfigError> {
+    let level = given.unwrap_or_else(|| "info".to_owned());
+    if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
+        return Err(bad(
+            "log level",
+            format!("`{level}` is not a level or filter"),
+        ));
+    }
+    Ok(level)
+}
+
 /// A setting that must be at least 1, or its default.
 fn positive<T: Default + PartialEq>(
     given: Option<T>,
@@ -225,26 +260,8 @@ impl Config {
         bencher_config_path: Option<PathBuf>,
     ) -> Result<Self, ConfigError> {
         let (from_file, ignored) = read_bencher_config(bencher_config, bencher_config_path)?;
-        let bind_text = given
-            .bind
-            .or(from_file.bind)
-            .unwrap_or_else(|| DEFAULT_BIND.to_owned());
-        let bind = bind_text.parse().map_err(|_| {
-            bad(
-                "bind address",
-                format!("`{bind_text}` is not an address:port"),
-            )
-        })?;
-        let console_text = given
-            .console_url
-            .or(from_file.console_url)
-            .unwrap_or_else(|| DEFAULT_CONSOLE_URL.to_owned());
-        let console_url = Url::parse(&console_text).map_err(|_| {
-            bad(
-                "console URL",
-                format!("`{console_text}` is not an http(s) URL"),
-            )
-        })?;
+        let bind = parse_bind(given.bind.or(from_file.bind))?;
+        let console_url = parse_console_url(given.console_url.or(from_file.console_url))?;
         let issuer = given.issuer.or(from_file.issuer);
         if issuer.as_deref() == Some("") {
             return Err(bad("issuer", "must not be empty"));
@@ -256,25 +273,8 @@ impl Config {
             DEFAULT_MAX_CONNECTIONS,
             "max connections",
         )?;
-        let body_limit =
-            given
-                .body_limit
-                .or(from_file.body_limit)
-                .map_or(Ok(DEFAULT_BODY_LIMIT), |n| {
-                    usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
-                        bad("request body limit", "must be a positive number of bytes")
-                    })
-                })?;
-        let log_level = given
-            .log_level
-            .or(from_file.log_level)
-            .unwrap_or_else(|| "info".to_owned());
-        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            return Err(bad(
-                "log level",
-                format!("`{log_level}` is not a level or filter"),
-            ));
-        }
+        let body_limit = parse_body_limit(given.body_limit.or(from_file.body_limit))?;
+        let log_level = parse_log_level(given.log_level.or(from_file.log_level))?;
         let seconds = |given: Option<u64>, default: u64, name: &str| match given {
             Some(0) => Err(bad(name, "must be at least 1 second")),
             Some(n) => Ok(Duration::from_secs(n)),

@@ -71,12 +71,8 @@ pub async fn outer(
     let credential = metrics
         .as_ref()
         .and_then(|_| credential_kind(req.headers()));
-    // A client that failed to authenticate too often is refused before any credential of
-    // its is looked at again (it spends its budget only by failing).
     let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
-    let refused = client
-        .filter(|_| req.headers().contains_key(header::AUTHORIZATION))
-        .and_then(|addr| limits.auth_failures.check(addr, clock.now()).err());
+    let refused = over_budget(&limits, &clock, &req, client);
     let response = match (refused, normalize_path(req.uri())) {
         (Some(retry_after), _) => {
             ApiError::from(TooMany::AuthFailures { retry_after }).into_response()
@@ -88,33 +84,14 @@ pub async fn outer(
         (None, Ok(None)) => next.run(req).await,
         (None, Err(e)) => ApiError::from(e).into_response(),
     };
-    if let Some(addr) = client {
-        if response
-            .extensions()
-            .get::<ErrorReport>()
-            .is_some_and(|r| r.auth_failure)
-        {
-            let _ = limits.auth_failures.spend(addr, clock.now());
-        }
-    }
+    spend_on_auth_failure(&limits, &clock, client, &response);
     let response = finish(response, &request_id, method == Method::HEAD);
     let route = response
         .extensions()
         .get::<RouteLabel>()
         .map_or("-", |r| &*r.0);
     if let Some(metrics) = &metrics {
-        let outcome = match response.extensions().get::<ErrorReport>() {
-            Some(report) if report.auth_failure => AuthOutcome::Rejected,
-            Some(report) if !report.cors => AuthOutcome::NotChecked,
-            _ => AuthOutcome::Accepted,
-        };
-        metrics.record(&Answered {
-            route,
-            method: method_label,
-            status: response.status().as_u16(),
-            took: started.elapsed(),
-            auth: credential.map(|kind| (kind, outcome)),
-        });
+        record(metrics, &response, route, method_label, started, credential);
     }
     tracing::info!(
         method = method_label,
@@ -125,6 +102,55 @@ pub async fn outer(
         "request"
     );
     response
+}
+
+/// A client that failed to authenticate too often is refused (with when to retry) before
+/// any credential of its is looked at again: it spends its budget only by failing.
+fn over_budget(
+    limits: &ClientLimits,
+    clock: &Clock,
+    req: &Request,
+    client: Option<std::net::IpAddr>,
+) -> Option<u64> {
+    client
+        .filter(|_| req.headers().contains_key(header::AUTHORIZATION))
+        .and_then(|addr| limits.auth_failures.check(addr, clock.now()).err())
+}
+
+/// A refused credential spends one of its client's failed-authentication budget.
+fn spend_on_auth_failure(
+    limits: &ClientLimits,
+    clock: &Clock,
+    client: Option<std::net::IpAddr>,
+    response: &Response,
+) {
+    let failed = response.extensions().get::<ErrorReport>();
+    if let Some(addr) = client.filter(|_| failed.is_some_and(|r| r.auth_failure)) {
+        let _ = limits.auth_failures.spend(addr, clock.now());
+    }
+}
+
+/// Counts one answered request.
+fn record(
+    metrics: &Metrics,
+    response: &Response,
+    route: &str,
+    method: &'static str,
+    started: Instant,
+    credential: Option<CredentialKind>,
+) {
+    let outcome = match response.extensions().get::<ErrorReport>() {
+        Some(report) if report.auth_failure => AuthOutcome::Rejected,
+        Some(report) if !report.cors => AuthOutcome::NotChecked,
+        _ => AuthOutcome::Accepted,
+    };
+    metrics.record(&Answered {
+        route,
+        method,
+        status: response.status().as_u16(),
+        took: started.elapsed(),
+        auth: credential.map(|kind| (kind, outcome)),
+    });
 }
 
 /// The id tower-http's `SetRequestId` gave this request (a UUID v4).

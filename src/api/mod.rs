@@ -34,9 +34,15 @@ use crate::state::AppState;
 use conventions::{RouteMeta, RouteTable};
 use openapi::ApiDoc;
 
-/// Every documented route.
+/// Every documented route, in the order the OpenAPI document lists them.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    user_routes(OpenApiRouter::with_openapi(ApiDoc::openapi()))
+        .merge(project_routes(OpenApiRouter::new()))
+}
+
+/// The server, authentication, user and user-credential routes.
+fn user_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
         .routes(routes!(server::server_version_get))
         .routes(routes!(server::server_config_console_get))
         .routes(routes!(server::server_spec_get))
@@ -62,6 +68,11 @@ pub fn router() -> OpenApiRouter<AppState> {
             user_tokens::user_token_patch,
             user_tokens::user_token_delete
         ))
+}
+
+/// The organization, member, project and project-key routes.
+fn project_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
         .routes(routes!(
             organizations::organizations_get,
             organizations::organization_post

@@ -1,6 +1,6 @@
 //! The `project` and `project_role` tables.
 
-use super::Conn;
+use super::{Backend, Conn};
 use diesel::prelude::*;
 
 use super::rows::{InsertProject, InsertProjectRole, QueryProject};
@@ -212,6 +212,58 @@ pub enum Viewer {
     Anonymous,
 }
 
+/// Projects joined to their organizations, as a boxed query.
+type Visible = diesel::helper_types::IntoBoxed<
+    'static,
+    diesel::helper_types::InnerJoin<project::table, organization::table>,
+    Backend,
+>;
+
+/// The live projects of live organizations that `viewer` may see, matching `filter`.
+fn visible(viewer: Viewer, filter: &Filter) -> Visible {
+    let like = filter.like();
+    let mut q = project::table
+        .inner_join(organization::table)
+        .filter(project::deleted.is_null())
+        .filter(organization::deleted.is_null())
+        .into_boxed();
+    match viewer {
+        Viewer::Admin => {}
+        Viewer::User(uid) => {
+            q = q.filter(
+                project::visibility
+                    .eq(0)
+                    .or(project::organization_id.eq_any(
+                        organization_role::table
+                            .filter(organization_role::user_id.eq(uid))
+                            .select(organization_role::organization_id),
+                    ))
+                    .or(project::id.eq_any(
+                        project_role::table
+                            .filter(project_role::user_id.eq(uid))
+                            .select(project_role::project_id),
+                    )),
+            );
+        }
+        Viewer::Project(pid) => {
+            q = q.filter(project::visibility.eq(0).or(project::id.eq(pid)));
+        }
+        Viewer::Anonymous => q = q.filter(project::visibility.eq(0)),
+    }
+    if let Some(name) = &filter.name {
+        q = q.filter(project::name.eq(name.clone()));
+    }
+    if let Some(like) = &like {
+        q = q.filter(
+            project::name
+                .like(like.clone())
+                .or(project::slug.like(like.clone()))
+                .or(project::uuid.like(like.clone())),
+        );
+    }
+    q
+}
+
 /// One page of the live projects `viewer` may see, across organizations, ordered by name,
 /// each with its organization's UUID; and their total.
 pub fn list_visible(
@@ -220,49 +272,7 @@ pub fn list_visible(
     filter: &Filter,
     page: Page,
 ) -> QueryResult<Listed<(QueryProject, String)>> {
-    let like = filter.like();
-    let filtered = || {
-        let mut q = project::table
-            .inner_join(organization::table)
-            .filter(project::deleted.is_null())
-            .filter(organization::deleted.is_null())
-            .into_boxed();
-        match viewer {
-            Viewer::Admin => {}
-            Viewer::User(uid) => {
-                q = q.filter(
-                    project::visibility
-                        .eq(0)
-                        .or(project::organization_id.eq_any(
-                            organization_role::table
-                                .filter(organization_role::user_id.eq(uid))
-                                .select(organization_role::organization_id),
-                        ))
-                        .or(project::id.eq_any(
-                            project_role::table
-                                .filter(project_role::user_id.eq(uid))
-                                .select(project_role::project_id),
-                        )),
-                );
-            }
-            Viewer::Project(pid) => {
-                q = q.filter(project::visibility.eq(0).or(project::id.eq(pid)));
-            }
-            Viewer::Anonymous => q = q.filter(project::visibility.eq(0)),
-        }
-        if let Some(name) = &filter.name {
-            q = q.filter(project::name.eq(name.clone()));
-        }
-        if let Some(like) = &like {
-            q = q.filter(
-                project::name
-                    .like(like.clone())
-                    .or(project::slug.like(like.clone()))
-                    .or(project::uuid.like(like.clone())),
-            );
-        }
-        q
-    };
+    let filtered = || visible(viewer, filter);
     conn.transaction(|c| {
         let total = filtered().count().get_result(c)?;
         let q = filtered().select((QueryProject::as_select(), organization::uuid));

@@ -50,55 +50,23 @@ pub(super) fn list(
     filter: &Filter,
     page: Page,
 ) -> QueryResult<Listed<CredentialRow>> {
-    // The one definition of what matches: counted as is (a covering index scan), and
-    // paged by id before the creator is joined to the page's rows only.
-    let filtered = || {
-        project_key::table
-            .filter(project_key::project_id.eq(project_id))
-            .filter(super::matching(
-                project_key::name,
-                project_key::uuid,
-                project_key::revoked,
-                filter,
-            ))
-            .into_boxed()
-    };
     let c = conn;
     let (total, start) = if filter.name.is_none() && filter.search.is_none() {
         let (total, version) = maintained_count(c, project_id, filter.revoked)?;
         let start = match version {
-            Some(version) => {
-                let list = ListId {
-                    project_id,
-                    revoked: filter.revoked,
-                    desc: page.desc,
-                };
-                marks.start(list, version, page.offset, |after| {
-                    let (q, skip) = match after {
-                        Some(key) => (from_key(filtered(), key, page.desc, false), STRIDE - 1),
-                        None => (filtered(), STRIDE),
-                    };
-                    sorted(q, page.desc)
-                        .select((project_key::name, project_key::creation, project_key::id))
-                        .limit(1)
-                        .offset(skip)
-                        .first::<(String, i64, i32)>(c)
-                        .optional()
-                        .map(|row| row.map(|(name, creation, id)| SortKey { name, creation, id }))
-                })?
-            }
+            Some(version) => nearest_mark(c, marks, project_id, filter, page, version)?,
             None => None,
         };
         (total, start)
     } else {
-        (filtered().count().get_result(c)?, None)
+        (matching(project_id, filter).count().get_result(c)?, None)
     };
     let (q, skip) = match &start {
         Some((position, key)) => (
-            from_key(filtered(), key, page.desc, true),
+            from_key(matching(project_id, filter), key, page.desc, true),
             page.offset - position,
         ),
-        None => (filtered(), page.offset),
+        None => (matching(project_id, filter), page.offset),
     };
     let ids = sorted(q, page.desc)
         .select(project_key::id)
@@ -113,6 +81,53 @@ pub(super) fn list(
 }
 
 type Keys<'a> = project_key::BoxedQuery<'a, Backend>;
+
+/// The one definition of which of a project's keys a list shows: counted as is (a
+/// covering index scan), and paged by id before the creator is joined to the page's rows.
+fn matching(project_id: i32, filter: &Filter) -> Keys<'static> {
+    project_key::table
+        .filter(project_key::project_id.eq(project_id))
+        .filter(super::matching(
+            project_key::name,
+            project_key::uuid,
+            project_key::revoked,
+            filter,
+        ))
+        .into_boxed()
+}
+
+/// The position and sort key of the remembered row nearest before `page`'s first, taking
+/// the marks it lacks (each a walk of at most [`STRIDE`] rows from the one before).
+fn nearest_mark(
+    c: &mut Conn,
+    marks: &PageMarks,
+    project_id: i32,
+    filter: &Filter,
+    page: Page,
+    version: i64,
+) -> QueryResult<Option<(i64, SortKey)>> {
+    let list = ListId {
+        project_id,
+        revoked: filter.revoked,
+        desc: page.desc,
+    };
+    marks.start(list, version, page.offset, |after| {
+        let (q, skip) = match after {
+            Some(key) => (
+                from_key(matching(project_id, filter), key, page.desc, false),
+                STRIDE - 1,
+            ),
+            None => (matching(project_id, filter), STRIDE),
+        };
+        sorted(q, page.desc)
+            .select((project_key::name, project_key::creation, project_key::id))
+            .limit(1)
+            .offset(skip)
+            .first::<(String, i64, i32)>(c)
+            .optional()
+            .map(|row| row.map(|(name, creation, id)| SortKey { name, creation, id }))
+    })
+}
 type Condition = Box<dyn BoxableExpression<project_key::table, Backend, SqlType = Bool>>;
 /// `q` (keys alone, or joined) in list order: name, creation, id.
 fn sorted<Q>(q: Q, desc: bool) -> Q
