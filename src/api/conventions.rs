@@ -24,7 +24,7 @@ const ALLOW_ORIGIN: HeaderName = header::ACCESS_CONTROL_ALLOW_ORIGIN;
 const ALLOW_METHODS: HeaderName = header::ACCESS_CONTROL_ALLOW_METHODS;
 const ALLOW_HEADERS: HeaderName = header::ACCESS_CONTROL_ALLOW_HEADERS;
 const EXPOSE_HEADERS: HeaderName = header::ACCESS_CONTROL_EXPOSE_HEADERS;
-const REQUEST_ID: &str = "x-request-id";
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What the conventions need to know of a route: its methods and whether it takes a
 /// credential (which changes `access-control-allow-headers`).
