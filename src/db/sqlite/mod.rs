@@ -64,9 +64,11 @@ pub enum DbError {
     #[error("the database task failed")]
     Failed,
     #[error("database migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot prepare the database: {0}")]
-    Setup(String),
+    Setup(#[source] diesel::result::Error),
+    #[error("cannot start the {0} thread: {1}")]
+    Thread(&'static str, #[source] std::io::Error),
     #[error("cannot create the database directory {path}: {source}")]
     Directory {
         path: PathBuf,
@@ -114,8 +116,10 @@ pub enum BackupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot open the database: {0}")]
+    Open(#[source] DbError),
     #[error("cannot copy the database: {0}")]
-    Copy(#[from] DbError),
+    Copy(#[source] diesel::result::Error),
 }
 
 /// What the writer thread runs: a request's writes, returning how to answer it once the
@@ -201,8 +205,7 @@ fn connect(path: &Path) -> Result<SqliteConnection, DbError> {
 
 /// Runs set-up SQL (PRAGMAs) on `conn`.
 fn setup(conn: &mut SqliteConnection, sql: &str) -> Result<(), DbError> {
-    conn.batch_execute(sql)
-        .map_err(|e| DbError::Setup(e.to_string()))
+    conn.batch_execute(sql).map_err(DbError::Setup)
 }
 
 /// Runs `f` atomically: in its own `BEGIN IMMEDIATE` transaction, or as a savepoint when a
@@ -282,7 +285,7 @@ impl Db {
         setup(&mut writer_conn, "PRAGMA journal_mode = WAL;")?;
         writer_conn
             .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
+            .map_err(DbError::Migration)?;
         let reader_conns = (0..reader_count())
             .map(|_| connect(path))
             .collect::<Result<Vec<_>, _>>()?;
@@ -293,7 +296,7 @@ impl Db {
                 .ok()
         });
         let readers = readers::Readers::start(reader_conns, &reconnect)
-            .map_err(|e| DbError::Setup(format!("cannot start the reader threads: {e}")))?;
+            .map_err(|e| DbError::Thread("reader", e))?;
         // The checkpointer thread checkpoints, not the writer's commits (see [`checkpoint`]).
         setup(&mut writer_conn, "PRAGMA wal_autocheckpoint = 0;")?;
         let mut checkpointer_conn = connect(path)?;
@@ -305,7 +308,7 @@ impl Db {
         std::thread::Builder::new()
             .name("keyward-checkpointer".into())
             .spawn(move || shared.run(&mut checkpointer_conn, &wal))
-            .map_err(|e| DbError::Setup(format!("cannot start the checkpointer thread: {e}")))?;
+            .map_err(|e| DbError::Thread("checkpointer", e))?;
         let (writer, jobs) = mpsc::channel::<Job>();
         let on_failure = checkpoints.clone();
         let shared = checkpoints.clone();
@@ -314,7 +317,7 @@ impl Db {
             .spawn(move || writer_loop(writer_conn, &jobs, &shared))
             .map_err(|e| {
                 on_failure.close();
-                DbError::Setup(format!("cannot start the writer thread: {e}"))
+                DbError::Thread("writer", e)
             })?;
         Ok(Self {
             readers: Arc::new(readers),
@@ -405,14 +408,16 @@ impl Db {
             source,
         })?;
         let target = to.to_string_lossy().replace('\'', "''");
-        let copied = connect(&self.path).and_then(|mut c| {
-            c.batch_execute(&format!("VACUUM INTO '{target}'"))
-                .map_err(|e| DbError::Setup(e.to_string()))
-        });
+        let copied = connect(&self.path)
+            .map_err(BackupError::Open)
+            .and_then(|mut c| {
+                c.batch_execute(&format!("VACUUM INTO '{target}'"))
+                    .map_err(BackupError::Copy)
+            });
         if copied.is_err() {
             let _ = std::fs::remove_file(to);
         }
-        Ok(copied?)
+        copied
     }
 
     /// Folds the WAL back into the main file; called once at shutdown.
@@ -629,9 +634,9 @@ mod tests {
         let db = Db::open(&dir.path().join("k.db")).unwrap();
         db.run_sync(|c| -> Result<(), DbError> {
             c.revert_all_migrations(MIGRATIONS)
-                .map_err(|e| DbError::Migration(e.to_string()))?;
+                .map_err(DbError::Migration)?;
             c.run_pending_migrations(MIGRATIONS)
-                .map_err(|e| DbError::Migration(e.to_string()))?;
+                .map_err(DbError::Migration)?;
             Ok(())
         })
         .unwrap();
