@@ -5,6 +5,7 @@
 #
 #   bash bench/run.sh            # 10 s per scenario
 #   bash bench/run.sh --quick    # 2 s per scenario, fewer keys: what CI runs (no timing asserted)
+#   BENCH_BIN=/path/to/keyward bash bench/run.sh   # serve with another build (to compare two)
 #
 # Prints a table, writes bench/results/latest.json, and checks the targets of bench/README.md
 # (full runs only). Any error response or socket error in any scenario fails the run.
@@ -32,7 +33,7 @@ project_key=$(cred project_key); key_uuid=$(cred project_key_uuid)
 port=$((20000 + RANDOM % 20000))
 base="http://127.0.0.1:$port"
 started=$(date +%s%N)
-target/release/keyward serve --bind "127.0.0.1:$port" --db "$work/keyward.db" --log-level warn 2>"$work/server.log" &
+"${BENCH_BIN:-target/release/keyward}" serve --bind "127.0.0.1:$port" --db "$work/keyward.db" --log-level warn 2>"$work/server.log" &
 pid=$!
 until curl -fs -o /dev/null "$base/v0/server/version"; do
   kill -0 "$pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
