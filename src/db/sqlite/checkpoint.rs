@@ -8,12 +8,15 @@
 //! writer or the readers), at most one per [`MIN_INTERVAL`].
 //!
 //! A WAL is restarted from its first frame only when a write transaction begins with every
-//! frame copied back, which a steady stream of writes never allows: during a burst the WAL
-//! file grows (the checkpointer keeps up with copying, so nothing is left to do when the
-//! burst ends), and the first write after it starts the file over from its beginning.
-//! Making the writer stop for a restart mid-burst was measured and rejected: each stop (one
-//! checkpoint pass, ~50 ms here) pushed S7's p99 from 6 ms to 50–100 ms. A burst long
-//! enough to reach [`MAX_FRAMES`] does make the writer stop, so the file stays bounded.
+//! frame copied back and no reader still on an old snapshot, which a steady stream of writes
+//! never allows by itself: the file grew by ~7.7 KB per created key, to 2 GiB in 20 s. So
+//! once the WAL file is past [`MAX_WAL`], the writer, between two batches, runs a `RESTART`
+//! checkpoint on its own connection: it copies the frames the checkpointer has not yet
+//! copied, waits for the readers of older snapshots (requests: well under a millisecond),
+//! and so the next batch starts the WAL over. The
+//! file stays near `MAX_WAL`: `journal_size_limit` cuts it back to that size at the first
+//! commit after a restart, so its size tells the writer when to restart again (one `stat`
+//! per batch). Measured costs are in `bench/README.md`.
 //!
 //! Cutting a grown file back is slow (670 ms for 1 GB on this machine's disk) and locks
 //! readers out meanwhile, so it waits until the server has been idle, no read and no write,
@@ -38,24 +41,26 @@ const IDLE: Duration = Duration::from_secs(5);
 /// The size past which an idle WAL file is emptied.
 const IDLE_SIZE: u64 = 64 * 1024 * 1024;
 
-/// WAL frames (pages) past which the writer stops until the WAL restarts: 2 GiB of 4 KiB
-/// pages, about 20 s of creating keys as fast as this server can on two cores.
-const MAX_FRAMES: i32 = 524_288;
+/// The WAL file size past which the writer restarts the WAL: about 2,000 created keys. A
+/// restart's stall grows with it, and restarts come more often below it: over 60 s of S7,
+/// 48 MiB gave a p99 of 44 ms, 16 MiB 26 ms at 17.3k creates/s, 8 MiB 21 ms at 12.6k/s.
+pub const MAX_WAL: u64 = 16 * 1024 * 1024;
 
-/// The longest the writer waits for that restart; past it, it goes on (the WAL grows).
-const RESTART_WAIT: Duration = Duration::from_secs(5);
+/// The least time between two restart attempts the readers held off (a long read keeps an
+/// old snapshot): the writer does not spend every batch waiting for it.
+const RESTART_RETRY: Duration = Duration::from_millis(20);
 
 #[derive(Default)]
 struct State {
     /// A commit happened (or the writer waits) since the last pass began.
     wanted: bool,
-    /// The writer is waiting for a pass: skip the pause between passes.
-    urgent: bool,
     /// Passes begun, and passes done.
     started: u64,
     passes: u64,
-    /// WAL frames after the last pass.
-    frames: i32,
+    /// When the writer last found the readers holding off a restart.
+    restart_failed: Option<Instant>,
+    /// WAL restarts the writer made.
+    restarts: u64,
     closed: bool,
 }
 
@@ -64,7 +69,8 @@ struct State {
 pub struct Limits {
     pub idle: Duration,
     pub idle_size: u64,
-    pub max_frames: i32,
+    /// The WAL file size past which the writer restarts the WAL.
+    pub max_wal: u64,
 }
 
 impl Default for Limits {
@@ -72,7 +78,7 @@ impl Default for Limits {
         Self {
             idle: IDLE,
             idle_size: IDLE_SIZE,
-            max_frames: MAX_FRAMES,
+            max_wal: MAX_WAL,
         }
     }
 }
@@ -89,8 +95,9 @@ pub struct Checkpoints {
 
 #[derive(QueryableByName)]
 struct PassResult {
+    /// 1 when the checkpoint could not finish (a reader or writer held it off).
     #[diesel(sql_type = Integer)]
-    log: i32,
+    busy: i32,
 }
 
 impl Checkpoints {
@@ -120,28 +127,42 @@ impl Checkpoints {
         }
     }
 
-    /// Called by the writer before each batch: when the WAL has grown past [`MAX_FRAMES`],
-    /// waits for a pass that began after this call, so that the batch restarts the WAL.
-    pub fn before_batch(&self) {
-        let mut state = self.lock();
-        if state.frames <= self.limits.max_frames || state.closed {
+    /// Called by the writer before each batch, with its connection (no transaction open):
+    /// when the WAL file is past [`MAX_WAL`], checkpoints it with `RESTART`, so that this
+    /// batch writes from the WAL's first frame again.
+    pub fn before_batch(&self, conn: &mut SqliteConnection, wal: &Path) {
+        let grown = std::fs::metadata(wal).is_ok_and(|m| m.len() > self.limits.max_wal);
+        if !grown {
             return;
         }
-        // The next pass to begin is number `started + 1`; when it is done, so is this wait.
-        let target = state.started + 1;
-        state.wanted = true;
-        state.urgent = true;
-        self.changed.notify_all();
-        let (mut state, waited) = self
-            .changed
-            .wait_timeout_while(state, RESTART_WAIT, |s| s.passes < target && !s.closed)
-            .unwrap_or_else(PoisonError::into_inner);
-        if waited.timed_out() {
-            tracing::warn!("the WAL checkpoint is slow; writing on");
+        let mut state = self.lock();
+        let held_off = state
+            .restart_failed
+            .is_some_and(|t| t.elapsed() < RESTART_RETRY);
+        if state.closed || held_off {
+            return;
         }
-        // This batch restarts the WAL (if no reader still needs its old frames; the next
-        // pass will tell).
-        state.frames = 0;
+        drop(state);
+        let result =
+            diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result::<PassResult>(conn);
+        state = self.lock();
+        match result {
+            Ok(r) if r.busy == 0 => {
+                state.restart_failed = None;
+                state.restarts += 1;
+            }
+            Ok(_) => state.restart_failed = Some(Instant::now()),
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL restart failed; retried after the next batches");
+                state.restart_failed = Some(Instant::now());
+            }
+        }
+    }
+
+    /// How many times the writer restarted the WAL.
+    #[cfg(test)]
+    pub fn restarts(&self) -> u64 {
+        self.lock().restarts
     }
 
     /// Stops the checkpointer once it has done what was asked.
@@ -173,32 +194,24 @@ impl Checkpoints {
             if !state.wanted {
                 return;
             }
-            // Wait out the rest of the interval unless the writer is waiting.
+            // Wait out the rest of the interval.
             if let Some(since) = last {
                 let left = MIN_INTERVAL.saturating_sub(since.elapsed());
                 state = self
                     .changed
-                    .wait_timeout_while(state, left, |s| !s.urgent && !s.closed)
+                    .wait_timeout_while(state, left, |s| !s.closed)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
             state.wanted = false;
-            state.urgent = false;
             state.started += 1;
             drop(state);
-            let frames = match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
-                .get_result::<PassResult>(conn)
-            {
-                Ok(r) => r.log,
-                Err(e) => {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
-                    0
-                }
-            };
+            if let Err(e) = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").execute(conn) {
+                tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+            }
             last = Some(Instant::now());
             let mut state = self.lock();
             state.passes += 1;
-            state.frames = frames;
             drop(state);
             self.changed.notify_all();
         }

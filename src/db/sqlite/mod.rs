@@ -228,9 +228,14 @@ where
 
 /// The writer thread: takes whatever requests are waiting, runs them in one transaction
 /// (each in a savepoint), commits, then answers them all, and tells the checkpointer.
-fn writer_loop(mut conn: SqliteConnection, jobs: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
+fn writer_loop(
+    mut conn: SqliteConnection,
+    jobs: &mpsc::Receiver<Job>,
+    checkpoints: &Checkpoints,
+    wal: &Path,
+) {
     while let Ok(first) = jobs.recv() {
-        checkpoints.before_batch();
+        checkpoints.before_batch(&mut conn, wal);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -299,12 +304,22 @@ impl Db {
             .map_err(|e| DbError::Thread("reader", e))?;
         // The checkpointer thread checkpoints, not the writer's commits (see [`checkpoint`]).
         setup(&mut writer_conn, "PRAGMA wal_autocheckpoint = 0;")?;
+        // A restarted WAL file is cut back to the restart size at its next commit, so the
+        // file's size says how much the WAL holds (see [`checkpoint`]).
+        setup(
+            &mut writer_conn,
+            &format!(
+                "PRAGMA journal_size_limit = {};",
+                limits.max_wal.min(i64::MAX as u64)
+            ),
+        )?;
         let mut checkpointer_conn = connect(path)?;
         let checkpoints = Arc::new(Checkpoints::new(limits));
         let shared = checkpoints.clone();
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         let wal = PathBuf::from(wal);
+        let writer_wal = wal.clone();
         std::thread::Builder::new()
             .name("keyward-checkpointer".into())
             .spawn(move || shared.run(&mut checkpointer_conn, &wal))
@@ -314,7 +329,7 @@ impl Db {
         let shared = checkpoints.clone();
         std::thread::Builder::new()
             .name("keyward-writer".into())
-            .spawn(move || writer_loop(writer_conn, &jobs, &shared))
+            .spawn(move || writer_loop(writer_conn, &jobs, &shared, &writer_wal))
             .map_err(|e| {
                 on_failure.close();
                 DbError::Thread("writer", e)
