@@ -66,6 +66,13 @@ struct Settings {
     /// the limit off [default: 20]
     #[arg(long, env = "KEYWARD_EMAILS_PER_HOUR", global = true)]
     emails_per_hour: Option<u32>,
+    /// Live (unrevoked) API keys a project may hold; creating one more is refused with 409
+    /// [default: 1000000]
+    #[arg(long, env = "KEYWARD_MAX_PROJECT_KEYS", global = true)]
+    max_project_keys: Option<u32>,
+    /// Live (unrevoked) API keys a user may hold [default: 10000]
+    #[arg(long, env = "KEYWARD_MAX_USER_KEYS", global = true)]
+    max_user_keys: Option<u32>,
     /// Seconds an organization invitation can be redeemed [default: 604800, 7 days]
     #[arg(long, env = "KEYWARD_INVITE_TTL", global = true)]
     invite_ttl: Option<u32>,
@@ -289,6 +296,8 @@ fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::Co
             auth_failures_per_minute: s.auth_failures_per_minute,
             emails_per_hour: s.emails_per_hour,
             invite_ttl_secs: s.invite_ttl,
+            max_project_keys: s.max_project_keys,
+            max_user_keys: s.max_user_keys,
             smtp: None,
         },
         s.bencher_config,

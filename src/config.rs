@@ -78,6 +78,8 @@ pub struct Overrides {
     pub auth_failures_per_minute: Option<u32>,
     pub emails_per_hour: Option<u32>,
     pub invite_ttl_secs: Option<u32>,
+    pub max_project_keys: Option<u32>,
+    pub max_user_keys: Option<u32>,
     pub smtp: Option<SmtpConfig>,
 }
 
@@ -107,6 +109,8 @@ pub struct Config {
     pub emails_per_hour: u32,
     /// How long an organization invitation can be redeemed, in seconds.
     pub invite_ttl: u32,
+    /// Live API keys a project, and a user, may hold.
+    pub key_limits: KeyLimits,
     /// Send email through this server; `None`: emails go to the log.
     pub smtp: Option<SmtpConfig>,
     /// Parts of a Bencher config that Keyward does not use (logged once at start).
@@ -134,6 +138,19 @@ pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
 
 /// How long an invitation can be redeemed unless configured: 7 days.
 pub const DEFAULT_INVITE_TTL_SECS: u32 = 7 * 24 * 60 * 60;
+
+/// Live keys a project may hold unless configured: ten times the benchmark's 100,000.
+pub const DEFAULT_MAX_PROJECT_KEYS: u32 = 1_000_000;
+
+/// Live keys a user may hold unless configured.
+pub const DEFAULT_MAX_USER_KEYS: u32 = 10_000;
+
+/// How many live (unrevoked) API keys one owner may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLimits {
+    pub per_project: u32,
+    pub per_user: u32,
+}
 
 /// Emails per hour a client address may ask for unless configured.
 pub const DEFAULT_EMAILS_PER_HOUR: u32 = 20;
@@ -310,6 +327,14 @@ impl Config {
                 .unwrap_or(DEFAULT_AUTH_FAILURES_PER_MINUTE),
             emails_per_hour: given.emails_per_hour.unwrap_or(DEFAULT_EMAILS_PER_HOUR),
             invite_ttl: positive(given.invite_ttl_secs, DEFAULT_INVITE_TTL_SECS, "invite TTL")?,
+            key_limits: KeyLimits {
+                per_project: positive(
+                    given.max_project_keys,
+                    DEFAULT_MAX_PROJECT_KEYS,
+                    "project key limit",
+                )?,
+                per_user: positive(given.max_user_keys, DEFAULT_MAX_USER_KEYS, "user key limit")?,
+            },
             smtp: given.smtp.or(from_file.smtp),
             ignored,
         })

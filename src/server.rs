@@ -70,6 +70,7 @@ pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError>
             body_limit: config.body_limit,
             request_timeout: config.request_timeout,
             invite_ttl: config.invite_ttl,
+            key_limits: config.key_limits,
         }),
         mailer: match &config.smtp {
             Some(smtp) => Mailer::smtp(smtp).map_err(|reason| {

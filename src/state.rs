@@ -38,6 +38,8 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// How long an organization invitation can be redeemed, in seconds.
     pub invite_ttl: u32,
+    /// Live API keys a project, and a user, may hold.
+    pub key_limits: crate::config::KeyLimits,
 }
 
 /// The time source. Handlers read it instead of the system clock so tests can move it.

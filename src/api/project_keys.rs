@@ -81,11 +81,13 @@ pub async fn proj_key_post(
     Path(path): Path<ProjKeysParams>,
     Json(body): Json<JsonNewProjectKey>,
 ) -> Result<(StatusCode, axum::Json<JsonProjectKeyCreated>), ApiError> {
+    let limit = state.settings.key_limits.per_project;
     let created = state
         .write_as(bearer, move |c, user, now| {
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
+            credentials::ensure_room(c, &Scope::project_keys(&found.project), limit)?;
             let (creator, name) = (caller.user().map(|u| u.user.id), body.name.into_string());
             Ok(create_project_key(
                 c,

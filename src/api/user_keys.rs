@@ -79,6 +79,7 @@ pub async fn user_key_post(
     Path(path): Path<UserKeysParams>,
     Json(body): Json<JsonNewUserKey>,
 ) -> Result<(StatusCode, axum::Json<JsonUserKeyCreated>), ApiError> {
+    let limit = state.settings.key_limits.per_user;
     let created = state
         .write_as(bearer, move |c, caller, now| {
             if caller.user_key_id().is_some() {
@@ -86,6 +87,7 @@ pub async fn user_key_post(
             }
             let user = user_for(c, &caller, &path.user)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
+            credentials::ensure_room(c, &Scope::user_keys(&user, None), limit)?;
             Ok(create_user_key(
                 c,
                 &user,

@@ -197,6 +197,26 @@ pub fn revoke(
     }
 }
 
+/// Refuses a new credential when the scope's owner already holds `limit` live ones: a 409
+/// that says which limit, and how to make room.
+pub fn ensure_room(c: &mut Conn, scope: &Scope<'_>, limit: u32) -> Result<(), ApiError> {
+    let live = store::live_count(c, scope.kind.table(), scope.owner_id)?;
+    if live < i64::from(limit) {
+        return Ok(());
+    }
+    let (resource, owner, setting) = match scope.kind {
+        Kind::ProjectKey => (Resource::Project, "ProjectUuid", "--max-project-keys"),
+        Kind::UserKey | Kind::Token => (Resource::User, "UserUuid", "--max-user-keys"),
+    };
+    Err(ApiError::Conflict {
+        resource,
+        id: format!("{owner}({})", scope.owner_uuid),
+        reason: format!(
+            "it already has {live} live API keys, the most this server allows ({setting} {limit}). Revoke keys it no longer uses first."
+        ),
+    })
+}
+
 /// The one rule for whether a credential authenticates at `now` (Unix seconds): not
 /// revoked, and not yet at its expiration.
 pub fn is_live(revoked: Option<i64>, expiration: i64, now: i64) -> bool {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, assert_error_shape};
 
 /// Hole 1: made-up methods of any length end up as `other`, in metrics and the log.
 #[tokio::test]
@@ -669,4 +669,58 @@ async fn slugs_are_made_as_bencher_makes_them() {
             .await;
         assert_eq!(res.status == 201, ok, "{slug}: {}", res.text);
     }
+}
+
+#[tokio::test]
+async fn live_keys_are_limited_per_project_and_per_user() {
+    let app = TestApp::with(keyward::config::Overrides {
+        max_project_keys: Some(2),
+        max_user_keys: Some(1),
+        ..keyward::config::Overrides::default()
+    });
+    let owner = app.signup("Owner", "owner@example.com").await;
+    let org = app.org(&owner, "Team").await;
+    let (project, _) = app.project(&owner, &org, "Limited").await;
+    let keys = format!("/v0/projects/{project}/keys");
+    let (first, _) = app
+        .project_key(&owner.jwt, &project, &json!({"name": "one"}))
+        .await;
+    app.project_key(&owner.jwt, &project, &json!({"name": "two"}))
+        .await;
+    let res = app
+        .post(&keys)
+        .auth(&owner.jwt)
+        .json(&json!({"name": "three"}))
+        .send()
+        .await
+        .expect(409);
+    assert_error_shape(&res);
+    let message = res.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("2 live API keys"), "{message}");
+    assert!(message.contains("--max-project-keys 2"), "{message}");
+    // A revoked key makes room again.
+    app.delete(&format!("{keys}/{first}"))
+        .auth(&owner.jwt)
+        .send()
+        .await
+        .expect(204);
+    app.project_key(&owner.jwt, &project, &json!({"name": "three"}))
+        .await;
+
+    let user_keys = format!("/v0/users/{}/keys", owner.slug);
+    app.user_key(&owner.jwt, &owner.slug, &json!({"name": "first"}))
+        .await;
+    let res = app
+        .post(&user_keys)
+        .auth(&owner.jwt)
+        .json(&json!({"name": "second"}))
+        .send()
+        .await
+        .expect(409);
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-user-keys 1")
+    );
 }

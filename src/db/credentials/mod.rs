@@ -236,6 +236,23 @@ pub fn find(
     }
 }
 
+/// How many live (unrevoked) credentials an owner has.
+pub fn live_count(conn: &mut Conn, table: Table, owner_id: i32) -> QueryResult<i64> {
+    match table {
+        Table::ProjectKey => project_list::live_count(conn, owner_id),
+        Table::UserKey => user_key::table
+            .filter(user_key::user_id.eq(owner_id))
+            .filter(user_key::revoked.is_null())
+            .count()
+            .get_result(conn),
+        Table::Token => token::table
+            .filter(token::user_id.eq(owner_id))
+            .filter(token::revoked.is_null())
+            .count()
+            .get_result(conn),
+    }
+}
+
 /// Inserts a credential.
 pub fn insert(conn: &mut Conn, table: Table, new: &NewCredential<'_>) -> QueryResult<()> {
     let NewCredential {

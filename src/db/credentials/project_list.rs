@@ -183,6 +183,11 @@ fn from_key<'a>(q: Keys<'a>, key: &SortKey, desc: bool, inclusive: bool) -> Keys
     )
 }
 
+/// A project's live keys, as the triggers count them (one indexed read).
+pub(super) fn live_count(conn: &mut Conn, project_id: i32) -> QueryResult<i64> {
+    Ok(maintained_count(conn, project_id, false)?.0)
+}
+
 /// A project's live (or revoked) key count, kept by triggers (migration `key_counts`), and
 /// its key list's version (`None` while the project has never had a key).
 fn maintained_count(
