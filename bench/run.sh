@@ -5,6 +5,8 @@
 #
 #   bash bench/run.sh            # 10 s per scenario
 #   bash bench/run.sh --quick    # 2 s per scenario, fewer keys: what CI runs (no timing asserted)
+#   bash bench/run.sh --soak [SECONDS]   # S9 for SECONDS (default 300) in 10 s windows, with
+#                                        # keys created and revoked all along (see bench/soak.py)
 #   BENCH_BIN=/path/to/keyward bash bench/run.sh   # serve with another build (to compare two)
 #
 # Prints a table, writes bench/results/latest.json, and checks the targets of bench/README.md
@@ -12,8 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=false
+quick=false; soak=0
 [ "${1:-}" = "--quick" ] && quick=true
+if [ "${1:-}" = "--soak" ]; then soak=${2:-300}; quick=true; fi
 if $quick; then duration=${BENCH_DURATION:-2s}; warmup=1s; keys=${BENCH_KEYS:-20000}; users=100
 else duration=${BENCH_DURATION:-10s}; warmup=2s; keys=${BENCH_KEYS:-100000}; users=1000; fi
 
@@ -43,6 +46,27 @@ startup_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 
 key_path="/v0/projects/bench-project/keys/$key_uuid"
 list_path="/v0/projects/bench-project/keys"
+
+if [ "$soak" -gt 0 ]; then
+  # The churn (4 connections creating and revoking keys) runs for the whole soak; S9 runs
+  # in 10 s windows, after each of which the files and the memory are measured.
+  env BENCH_AUTH="$user_key" BENCH_MODE=churn wrk -t1 -c4 -d"$((soak + 2))s" --timeout 5s \
+    -s bench/wrk.lua "$base$list_path" >"$work/churn.txt" &
+  churn=$!
+  windows="$work/windows.jsonl"
+  for ((t = 10; t <= soak; t += 10)); do
+    line=$(env BENCH_AUTH="$user_key" BENCH_MODE=mix BENCH_GET="$key_path" BENCH_LIST="$list_path" \
+      BENCH_POST="$list_path" wrk -t2 -c64 -d10s --timeout 5s -s bench/wrk.lua "$base/" | grep '^BENCH ')
+    wal=$(stat -c %s "$work/keyward.db-wal" 2>/dev/null || echo 0)
+    echo "{\"t\":$t,\"wal_bytes\":$wal,\"db_bytes\":$(stat -c %s "$work/keyward.db"),\"rss_kb\":$(awk '/VmRSS/ {print $2}' "/proc/$pid/status"),${line#BENCH \{}" >>"$windows"
+  done
+  wait "$churn" || true
+  kill -TERM "$pid"; wait "$pid" || true
+  mkdir -p bench/results
+  python3 bench/soak.py "$windows" "$work/churn.txt" >bench/results/soak.txt || status=$?
+  cat bench/results/soak.txt
+  exit "${status:-0}"
+fi
 results="$work/results.jsonl"
 run() { # name connections auth mode path [env...]
   local name=$1 conns=$2 auth=$3 mode=$4 path=$5; shift 5

@@ -1,7 +1,8 @@
 -- wrk script for bench/run.sh. Environment:
 --   BENCH_AUTH   the bearer credential (optional)
---   BENCH_MODE   get (default) | post | mix
+--   BENCH_MODE   get (default) | post | mix | churn
 --   BENCH_GET    for mix: the S2 path; BENCH_LIST: the S5 path; BENCH_POST: the S7 path
+--   churn: creates keys at the URL's path and revokes each one it created, in turn
 -- Prints one line "BENCH {json}" with the counts and latency percentiles when done.
 
 local auth = os.getenv("BENCH_AUTH")
@@ -12,9 +13,14 @@ if auth and auth ~= "" then
 end
 
 local body = '{"name":"bench"}'
+-- churn: the keys created and not yet revoked (this thread's connections share it).
+local created = {}
 
 request = function()
-  if mode == "post" then
+  if mode == "churn" and #created > 0 then
+    return wrk.format("DELETE", wrk.path .. "/" .. table.remove(created), headers)
+  end
+  if mode == "post" or mode == "churn" then
     headers["Content-Type"] = "application/json"
     return wrk.format("POST", nil, headers, body)
   elseif mode == "mix" then
@@ -36,13 +42,16 @@ local bad = 0
 response = function(status, hdrs, b)
   if status < 200 or status > 299 then
     bad = bad + 1
+  elseif mode == "churn" and status == 201 then
+    local uuid = b:match('"uuid":"([^"]+)"')
+    if uuid then table.insert(created, uuid) end
   end
 end
 
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'BENCH {"requests":%d,"duration_us":%d,"socket_errors":%d,"non_2xx":%d,"p50_us":%d,"p99_us":%d}\n',
+    'BENCH {"requests":%d,"duration_us":%d,"socket_errors":%d,"non_2xx":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), latency.max))
 end
