@@ -54,11 +54,8 @@ const RESTART_RETRY: Duration = Duration::from_millis(20);
 
 #[derive(Default)]
 struct State {
-    /// A commit happened (or the writer waits) since the last pass began.
+    /// A commit happened since the last pass began.
     wanted: bool,
-    /// Passes begun, and passes done.
-    started: u64,
-    passes: u64,
     /// When the writer last found the readers holding off a restart.
     restart_failed: Option<Instant>,
     /// WAL restarts the writer made.
@@ -66,7 +63,7 @@ struct State {
     closed: bool,
 }
 
-/// When the checkpointer empties the WAL file and when the writer waits for a restart.
+/// When the checkpointer empties the WAL file and when the writer restarts the WAL.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub idle: Duration,
@@ -206,16 +203,11 @@ impl Checkpoints {
                     .0;
             }
             state.wanted = false;
-            state.started += 1;
             drop(state);
             if let Err(e) = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").execute(conn) {
                 tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
             }
             last = Some(Instant::now());
-            let mut state = self.lock();
-            state.passes += 1;
-            drop(state);
-            self.changed.notify_all();
         }
     }
 }
