@@ -318,11 +318,14 @@ impl Db {
         let shared = checkpoints.clone();
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
-        let wal = PathBuf::from(wal);
-        let writer_wal = wal.clone();
+        let files = checkpoint::Files {
+            db: path.to_owned(),
+            wal: PathBuf::from(wal),
+        };
+        let writer_wal = files.wal.clone();
         std::thread::Builder::new()
             .name("keyward-checkpointer".into())
-            .spawn(move || shared.run(&mut checkpointer_conn, &wal))
+            .spawn(move || shared.run(&mut checkpointer_conn, &files))
             .map_err(|e| DbError::Thread("checkpointer", e))?;
         let (writer, jobs) = mpsc::channel::<Job>();
         let on_failure = checkpoints.clone();
