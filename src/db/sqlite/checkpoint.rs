@@ -108,7 +108,8 @@ struct PassResult {
     /// 1 when the checkpoint could not finish (a reader or writer held it off).
     #[diesel(sql_type = Integer)]
     busy: i32,
-    /// Frames of the WAL copied back to the database file so far.
+    /// Frames of the WAL copied back to the database file so far; -1 when another
+    /// checkpoint was running.
     #[diesel(sql_type = Integer)]
     checkpointed: i32,
 }
@@ -171,6 +172,11 @@ impl Checkpoints {
                 state.restart_failed = None;
                 state.restarts += 1;
             }
+            // The checkpointer was mid-pass (SQLite then reports no counts): a few microseconds
+            // lost, so the next batch tries again. Waiting [`RESTART_RETRY`] here let the WAL
+            // run on past its bound while the machine was loaded.
+            Ok(r) if r.checkpointed < 0 => {}
+            // Readers on older snapshots held it off.
             Ok(_) => state.restart_failed = Some(Instant::now()),
             Err(e) => {
                 tracing::warn!(error = %e, "WAL restart failed; retried after the next batches");
