@@ -8,7 +8,7 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use diesel::SqliteConnection;
+use keyward::db::Conn;
 
 use keyward::accounts::{NewAccount, create_account};
 use keyward::config::{Config, Overrides};
@@ -57,7 +57,7 @@ fn args() -> Result<Args, Box<dyn Error>> {
 }
 
 fn account(
-    c: &mut diesel::SqliteConnection,
+    c: &mut Conn,
     name: &str,
     email: &str,
     admin: bool,
@@ -77,11 +77,11 @@ type Res<T> = Result<T, Box<dyn Error>>;
 
 /// One organization led by `admin`, with one public project `admin` maintains.
 fn org_and_project(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     admin: &QueryUser,
     secs: i64,
 ) -> Res<(QueryOrganization, QueryProject)> {
-    c.immediate_transaction(|c| -> Res<_> {
+    keyward::db::atomically(c, |c| -> Res<_> {
         let org = db::organizations::insert(
             c,
             &InsertOrganization {
@@ -131,7 +131,7 @@ fn org_and_project(
 
 /// `n` project keys in batches of 10,000 per transaction; returns the first (uuid, key).
 fn project_keys(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     project: &QueryProject,
     admin: &QueryUser,
     n: usize,
@@ -139,7 +139,7 @@ fn project_keys(
 ) -> Res<(String, String)> {
     let mut first = None;
     for chunk in 0..n.div_ceil(10_000) {
-        c.immediate_transaction(|c| -> Res<()> {
+        keyward::db::atomically(c, |c| -> Res<()> {
             for i in chunk * 10_000..((chunk + 1) * 10_000).min(n) {
                 let key = PlainKey::generate(KeyKind::Project);
                 let uuid = uuid::Uuid::now_v7().to_string();
@@ -165,7 +165,7 @@ fn project_keys(
 
 /// `n` legacy `api_key` tokens for `admin`; returns their JWTs.
 fn legacy_tokens(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     jwt: &JwtKeys,
     admin: &QueryUser,
     n: usize,

@@ -8,6 +8,7 @@
 //! second backend (PostgreSQL) fills this seam by making [`Conn`] a Diesel
 //! `MultiConnection` over both and giving [`Db`] a pool, without changing the layers above.
 
+mod conn;
 pub mod credentials;
 pub mod marks;
 pub mod organizations;
@@ -18,9 +19,11 @@ pub mod settings;
 mod sqlite;
 pub mod users;
 
+pub(crate) use conn::each_backend;
+pub use conn::{Backend, Conn, atomically};
 pub use sqlite::{
-    BUSY_TIMEOUT_MS, Backend, BackupError, Conn, Db, DbError, MIGRATIONS, ReadersState, atomically,
-    import, is_busy, reader_count,
+    BUSY_TIMEOUT_MS, BackupError, Db, DbError, MIGRATIONS, ReadersState, import, is_busy,
+    reader_count,
 };
 
 /// Whether a statement broke a unique constraint: another row (perhaps written at the same

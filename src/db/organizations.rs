@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use super::Conn;
 use diesel::prelude::*;
 
+use crate::db::each_backend;
+
 use super::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization, QueryUser};
 use super::schema::{organization, organization_role, project, project_role, user};
 use super::{Filter, Listed, Page};
@@ -53,15 +55,15 @@ pub fn uuid_taken(conn: &mut Conn, uuid: &str) -> QueryResult<bool> {
 
 /// Inserts an organization and returns the stored row.
 pub fn insert(conn: &mut Conn, row: &InsertOrganization) -> QueryResult<QueryOrganization> {
-    diesel::insert_into(organization::table)
+    each_backend!(conn, |c| diesel::insert_into(organization::table)
         .values(row)
         .returning(QueryOrganization::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Gives `user_id` a role in an organization (replacing any role it had).
 pub fn set_role(conn: &mut Conn, row: &InsertOrganizationRole) -> QueryResult<()> {
-    diesel::insert_into(organization_role::table)
+    each_backend!(conn, |c| diesel::insert_into(organization_role::table)
         .values(row)
         .on_conflict((
             organization_role::user_id,
@@ -72,8 +74,8 @@ pub fn set_role(conn: &mut Conn, row: &InsertOrganizationRole) -> QueryResult<()
             organization_role::role.eq(&row.role),
             organization_role::modified.eq(row.modified),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 /// The role a user holds in an organization, if any.
@@ -262,15 +264,15 @@ pub fn redeem_invitation(
     now: i64,
 ) -> QueryResult<bool> {
     use super::schema::keyward_invitation_used as used;
-    diesel::insert_into(used::table)
+    each_backend!(conn, |c| diesel::insert_into(used::table)
         .values((
             used::token_hash.eq(token_hash),
             used::user_id.eq(user_id),
             used::used.eq(now),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)
-        .map(|n| n == 1)
+        .execute(c))
+    .map(|n| n == 1)
 }
 
 /// Changes to an organization row; `None` leaves a column as it is.
@@ -290,10 +292,10 @@ pub fn update(
     id: i32,
     changes: &UpdateOrganization,
 ) -> QueryResult<QueryOrganization> {
-    diesel::update(organization::table.find(id))
+    each_backend!(conn, |c| diesel::update(organization::table.find(id))
         .set(changes)
         .returning(QueryOrganization::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Soft-deletes an organization and, in the same transaction, its live projects: from now

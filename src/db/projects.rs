@@ -3,6 +3,8 @@
 use super::{Backend, Conn};
 use diesel::prelude::*;
 
+use crate::db::each_backend;
+
 use super::rows::{InsertProject, InsertProjectRole, QueryProject};
 use super::schema::{organization, organization_role, project, project_role};
 use super::{Filter, Listed, Page};
@@ -88,15 +90,15 @@ pub fn slug_taken(conn: &mut Conn, slug: &str) -> QueryResult<bool> {
 
 /// Inserts a project and returns the stored row.
 pub fn insert(conn: &mut Conn, row: &InsertProject) -> QueryResult<QueryProject> {
-    diesel::insert_into(project::table)
+    each_backend!(conn, |c| diesel::insert_into(project::table)
         .values(row)
         .returning(QueryProject::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Gives a user a role on a project.
 pub fn set_role(conn: &mut Conn, row: &InsertProjectRole) -> QueryResult<()> {
-    diesel::insert_into(project_role::table)
+    each_backend!(conn, |c| diesel::insert_into(project_role::table)
         .values(row)
         .on_conflict((project_role::user_id, project_role::project_id))
         .do_update()
@@ -104,8 +106,8 @@ pub fn set_role(conn: &mut Conn, row: &InsertProjectRole) -> QueryResult<()> {
             project_role::role.eq(&row.role),
             project_role::modified.eq(row.modified),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(c))
+    .map(drop)
 }
 
 /// One page of an organization's live projects ordered by name; `public_only` hides the
@@ -166,10 +168,10 @@ pub struct UpdateProject {
 
 /// Applies `changes` and returns the row as stored.
 pub fn update(conn: &mut Conn, id: i32, changes: &UpdateProject) -> QueryResult<QueryProject> {
-    diesel::update(project::table.find(id))
+    each_backend!(conn, |c| diesel::update(project::table.find(id))
         .set(changes)
         .returning(QueryProject::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Whether another project of the organization has this name.

@@ -3,6 +3,8 @@
 use super::Conn;
 use diesel::prelude::*;
 
+use crate::db::each_backend;
+
 use super::schema::{keyward_secret, keyward_setting, server};
 
 /// A setting adopted from elsewhere (see `keyward import bencher`), if any.
@@ -25,14 +27,14 @@ pub fn secret_key(conn: &mut Conn) -> QueryResult<Option<String>> {
 /// Stores a generated secret unless one already exists; returns the one that is stored.
 pub fn store_secret_key(conn: &mut Conn, secret: &str, now: i64) -> QueryResult<String> {
     conn.transaction(|c| {
-        diesel::insert_into(keyward_secret::table)
+        each_backend!(c, |c| diesel::insert_into(keyward_secret::table)
             .values((
                 keyward_secret::id.eq(1),
                 keyward_secret::secret_key.eq(secret),
                 keyward_secret::created.eq(now),
             ))
             .on_conflict_do_nothing()
-            .execute(c)?;
+            .execute(c))?;
         keyward_secret::table
             .select(keyward_secret::secret_key)
             .first(c)
@@ -42,14 +44,14 @@ pub fn store_secret_key(conn: &mut Conn, secret: &str, now: i64) -> QueryResult<
 /// This server's UUID, made on first start.
 pub fn ensure_uuid(conn: &mut Conn, fresh: &str, now: i64) -> QueryResult<String> {
     conn.transaction(|c| {
-        diesel::insert_into(server::table)
+        each_backend!(c, |c| diesel::insert_into(server::table)
             .values((
                 server::id.eq(1),
                 server::uuid.eq(fresh),
                 server::created.eq(now),
             ))
             .on_conflict_do_nothing()
-            .execute(c)?;
+            .execute(c))?;
         server::table.select(server::uuid).first(c)
     })
 }

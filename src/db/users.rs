@@ -3,6 +3,8 @@
 use super::Conn;
 use diesel::prelude::*;
 
+use crate::db::each_backend;
+
 use super::rows::{InsertUser, QueryUser};
 use super::schema::{keyward_first_user, user};
 use super::{Filter, Listed, Page};
@@ -44,14 +46,14 @@ pub fn find_by_id(conn: &mut Conn, id: i32) -> QueryResult<QueryUser> {
 /// Claims the server's first-user slot for `user_id`: true if this call took it (once per
 /// database, whoever comes first; safe with concurrent writers).
 pub fn claim_first(conn: &mut Conn, user_id: i32) -> QueryResult<bool> {
-    diesel::insert_into(keyward_first_user::table)
+    each_backend!(conn, |c| diesel::insert_into(keyward_first_user::table)
         .values((
             keyward_first_user::id.eq(1),
             keyward_first_user::user_id.eq(user_id),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)
-        .map(|n| n == 1)
+        .execute(c))
+    .map(|n| n == 1)
 }
 
 /// The oldest user's row id, if there is a user.
@@ -65,10 +67,10 @@ pub fn oldest(conn: &mut Conn) -> QueryResult<Option<i32>> {
 
 /// Makes a user a server admin; returns the stored row.
 pub fn make_admin(conn: &mut Conn, id: i32) -> QueryResult<QueryUser> {
-    diesel::update(user::table.find(id))
+    each_backend!(conn, |c| diesel::update(user::table.find(id))
         .set(user::admin.eq(true))
         .returning(QueryUser::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Whether a slug is taken.
@@ -78,10 +80,10 @@ pub fn slug_taken(conn: &mut Conn, slug: &str) -> QueryResult<bool> {
 
 /// Inserts a user and returns the stored row.
 pub fn insert(conn: &mut Conn, row: &InsertUser) -> QueryResult<QueryUser> {
-    diesel::insert_into(user::table)
+    each_backend!(conn, |c| diesel::insert_into(user::table)
         .values(row)
         .returning(QueryUser::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// All unlocked server admins (for the new-user notice).
@@ -106,10 +108,10 @@ pub struct UpdateUser {
 
 /// Applies `changes` and returns the row as stored.
 pub fn update(conn: &mut Conn, id: i32, changes: &UpdateUser) -> QueryResult<QueryUser> {
-    diesel::update(user::table.find(id))
+    each_backend!(conn, |c| diesel::update(user::table.find(id))
         .set(changes)
         .returning(QueryUser::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// One page of users ordered by name, and the total matching `filter`.

@@ -68,10 +68,13 @@ pub(super) fn list(
         ),
         None => (matching(project_id, filter), page.offset),
     };
-    let ids = sorted(q, page.desc)
+    // The page's ids first, then their rows with the creator: two statements in the one read
+    // transaction (the backend-neutral connection cannot nest a boxed sub-select).
+    let ids: Vec<i32> = sorted(q, page.desc)
         .select(project_key::id)
         .limit(page.limit)
-        .offset(skip);
+        .offset(skip)
+        .load(c)?;
     let rows = project_key::table
         .left_join(user::table)
         .filter(project_key::id.eq_any(ids))

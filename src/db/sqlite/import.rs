@@ -9,10 +9,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::db::Conn;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use diesel::sqlite::SqliteConnection;
 
 use crate::db::Db;
 
@@ -213,7 +213,7 @@ pub fn import_bencher(
 }
 
 fn copy_all(
-    c: &mut SqliteConnection,
+    c: &mut Conn,
     security: &BencherSecurity,
     dry_run: bool,
     now: i64,
@@ -234,7 +234,7 @@ fn copy_all(
         dry_run,
         ..Report::default()
     };
-    let outcome = c.immediate_transaction(|c| -> Result<(), ImportError> {
+    let outcome = crate::db::atomically(c, |c| -> Result<(), ImportError> {
         for (table, insert) in COPIES {
             report.tables.push(copy_table(c, table, insert)?);
         }
@@ -263,12 +263,8 @@ fn copy_all(
     }
 }
 
-fn copy_table(
-    c: &mut SqliteConnection,
-    table: &'static str,
-    insert: &str,
-) -> Result<TableReport, ImportError> {
-    let count = |c: &mut SqliteConnection, sql: String| -> Result<i64, ImportError> {
+fn copy_table(c: &mut Conn, table: &'static str, insert: &str) -> Result<TableReport, ImportError> {
+    let count = |c: &mut Conn, sql: String| -> Result<i64, ImportError> {
         let rows: Vec<Count> = diesel::sql_query(sql).load(c)?;
         Ok(rows.first().map_or(0, |r| r.n))
     };
@@ -315,7 +311,7 @@ fn copy_table(
 }
 
 /// Stores one of Bencher's JWT settings for Keyward to use (unless configured explicitly).
-fn adopt(c: &mut SqliteConnection, name: &str, value: &str, now: i64) -> Result<(), ImportError> {
+fn adopt(c: &mut Conn, name: &str, value: &str, now: i64) -> Result<(), ImportError> {
     diesel::sql_query(
         "INSERT INTO keyward_setting (name, value, modified) VALUES (?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET value = excluded.value, modified = excluded.modified",

@@ -23,15 +23,10 @@ use std::sync::{Arc, mpsc};
 use checkpoint::Checkpoints;
 
 use diesel::Connection;
-use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::sqlite::SqliteConnection;
 
-/// The one connection type every layer above `db/` works with: queries take `&mut Conn`
-/// and run inside the doors below ([`Db::run`], [`Db::write`]).
-pub type Conn = SqliteConnection;
-
-/// The backend the query modules build their statements for.
-pub type Backend = diesel::sqlite::Sqlite;
+use super::Conn;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// The migrations in `migrations/`, compiled into the binary.
@@ -124,7 +119,7 @@ pub enum BackupError {
 
 /// What the writer thread runs: a request's writes, returning how to answer it once the
 /// batch's fate (committed, or the error that undid it) is known.
-type Job = Box<dyn FnOnce(&mut SqliteConnection) -> Completion + Send>;
+type Job = Box<dyn FnOnce(&mut Conn) -> Completion + Send>;
 type Completion = Box<dyn FnOnce(Result<(), Arc<diesel::result::Error>>) + Send>;
 
 /// A handle on the database: cheap to clone.
@@ -208,34 +203,11 @@ fn setup(conn: &mut SqliteConnection, sql: &str) -> Result<(), DbError> {
     conn.batch_execute(sql).map_err(DbError::Setup)
 }
 
-/// Runs `f` atomically: in its own `BEGIN IMMEDIATE` transaction, or as a savepoint when a
-/// transaction is already open (as on the writer thread).
-pub fn atomically<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    let open = diesel::connection::AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_err(E::from)?
-        .is_some();
-    if open {
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
-    }
-}
-
 /// The writer thread: takes whatever requests are waiting, runs them in one transaction
 /// (each in a savepoint), commits, then answers them all, and tells the checkpointer.
-fn writer_loop(
-    mut conn: SqliteConnection,
-    jobs: &mpsc::Receiver<Job>,
-    checkpoints: &Checkpoints,
-    wal: &Path,
-) {
+fn writer_loop(mut conn: Conn, jobs: &mpsc::Receiver<Job>, checkpoints: &Checkpoints, wal: &Path) {
     while let Ok(first) = jobs.recv() {
-        checkpoints.before_batch(&mut conn, wal);
+        checkpoints.before_batch(sqlite(&mut conn), wal);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -244,18 +216,7 @@ fn writer_loop(
             }
         }
         let mut answers: Vec<Completion> = Vec::with_capacity(batch.len());
-        let outcome = conn.immediate_transaction(|c| {
-            for job in batch.drain(..) {
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c)));
-                match run {
-                    Ok(answer) => answers.push(answer),
-                    // A panicking request leaves its savepoint open: undo the whole batch.
-                    Err(_) => return Err(diesel::result::Error::RollbackTransaction),
-                }
-            }
-            Ok::<(), diesel::result::Error>(())
-        });
-        let outcome = outcome.map_err(Arc::new);
+        let outcome = run_batch(&mut conn, &mut batch, &mut answers).map_err(Arc::new);
         match &outcome {
             Ok(()) => checkpoints.committed(),
             Err(e) => {
@@ -268,6 +229,44 @@ fn writer_loop(
         // Requests left in `batch` (BEGIN failed) are dropped: each hears "not committed".
     }
     checkpoints.close();
+}
+
+/// The SQLite connection inside a [`Conn`] this engine made.
+fn sqlite(conn: &mut Conn) -> &mut SqliteConnection {
+    match conn {
+        Conn::Sqlite(c) => c,
+        Conn::Pg(_) => unreachable!("the SQLite engine only makes SQLite connections"),
+    }
+}
+
+/// Runs a batch's jobs in one `BEGIN IMMEDIATE` transaction (each job's own transaction is a
+/// savepoint inside it) and commits; a job that panics undoes the whole batch.
+fn run_batch(
+    conn: &mut Conn,
+    batch: &mut Vec<Job>,
+    answers: &mut Vec<Completion>,
+) -> diesel::QueryResult<()> {
+    type Manager = AnsiTransactionManager;
+    Manager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
+    for job in batch.drain(..) {
+        let Ok(answer) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)))
+        else {
+            // The job's savepoint may still be open: unwind every level.
+            let raw = sqlite(conn);
+            while let Ok(Some(_)) = Manager::transaction_manager_status_mut(raw).transaction_depth()
+            {
+                if Manager::rollback_transaction(raw).is_err() {
+                    break;
+                }
+            }
+            return Err(diesel::result::Error::RollbackTransaction);
+        };
+        answers.push(answer);
+    }
+    let raw = sqlite(conn);
+    Manager::commit_transaction(raw).inspect_err(|_| {
+        let _ = Manager::rollback_transaction(raw);
+    })
 }
 
 impl Db {
@@ -292,11 +291,12 @@ impl Db {
             .run_pending_migrations(MIGRATIONS)
             .map_err(DbError::Migration)?;
         let reader_conns = (0..reader_count())
-            .map(|_| connect(path))
+            .map(|_| connect(path).map(Conn::Sqlite))
             .collect::<Result<Vec<_>, _>>()?;
         let reconnect_to = path.to_owned();
         let reconnect: readers::Reconnect = Arc::new(move || {
             connect(&reconnect_to)
+                .map(Conn::Sqlite)
                 .map_err(|e| tracing::error!(error = %e, "a database reader cannot reconnect"))
                 .ok()
         });
@@ -332,7 +332,7 @@ impl Db {
         let shared = checkpoints.clone();
         std::thread::Builder::new()
             .name("keyward-writer".into())
-            .spawn(move || writer_loop(writer_conn, &jobs, &shared, &writer_wal))
+            .spawn(move || writer_loop(Conn::Sqlite(writer_conn), &jobs, &shared, &writer_wal))
             .map_err(|e| {
                 on_failure.close();
                 DbError::Thread("writer", e)
@@ -365,7 +365,7 @@ impl Db {
     /// one snapshot, and takes SQLite's locks once.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
@@ -385,7 +385,7 @@ impl Db {
     /// answer comes after that batch commits.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
@@ -409,11 +409,10 @@ impl Db {
     /// command-line tools.
     pub fn run_sync<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
+        F: FnOnce(&mut Conn) -> Result<T, E>,
         E: From<DbError>,
     {
-        let mut conn = connect(&self.path)?;
-        f(&mut conn)
+        f(&mut Conn::Sqlite(connect(&self.path)?))
     }
 
     /// Writes a consistent copy of the database to the new file `to` (`VACUUM INTO`), safe

@@ -9,14 +9,14 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use diesel::sqlite::SqliteConnection;
+use crate::db::Conn;
 
 /// One request's read work; it answers the request itself.
-pub type ReadJob = Box<dyn FnOnce(&mut SqliteConnection) + Send>;
+pub type ReadJob = Box<dyn FnOnce(&mut Conn) + Send>;
 
 /// Opens a fresh connection for a reader whose connection a panicking job may have left
 /// mid-transaction.
-pub type Reconnect = Arc<dyn Fn() -> Option<SqliteConnection> + Send + Sync>;
+pub type Reconnect = Arc<dyn Fn() -> Option<Conn> + Send + Sync>;
 
 #[derive(Default)]
 struct Queue {
@@ -55,7 +55,7 @@ pub struct ReadersState {
 
 impl Readers {
     /// Starts one thread per connection.
-    pub fn start(conns: Vec<SqliteConnection>, reconnect: &Reconnect) -> std::io::Result<Self> {
+    pub fn start(conns: Vec<Conn>, reconnect: &Reconnect) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
@@ -103,7 +103,7 @@ impl Drop for Readers {
     }
 }
 
-fn reader_loop(shared: &Shared, mut conn: SqliteConnection, reconnect: &Reconnect) {
+fn reader_loop(shared: &Shared, mut conn: Conn, reconnect: &Reconnect) {
     let mut finished_one = false;
     loop {
         let job = {

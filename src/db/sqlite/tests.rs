@@ -23,7 +23,7 @@ impl From<diesel::result::Error> for TestError {
     }
 }
 
-fn count(c: &mut SqliteConnection, table: &str) -> Result<i64, TestError> {
+fn count(c: &mut crate::db::Conn, table: &str) -> Result<i64, TestError> {
     let sql = format!("SELECT count(*) FROM {table}");
     Ok(diesel::dsl::sql::<diesel::sql_types::BigInt>(&sql).get_result(c)?)
 }
