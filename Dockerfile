@@ -1,11 +1,15 @@
 # Keyward: build with the Rust toolchain, run on a slim Debian as a non-root user.
 FROM rust:1-slim-bookworm AS builder
+# perl and make build the bundled OpenSSL that the bundled libpq (PostgreSQL) links statically.
+RUN apt-get update && apt-get install -y --no-install-recommends perl make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 # .cargo/config.toml sets how the bundled SQLite is compiled (see bench/README.md).
 COPY .cargo ./.cargo
 COPY src ./src
 COPY migrations ./migrations
+COPY migrations-postgres ./migrations-postgres
 RUN cargo build --release --locked --bin keyward
 
 FROM debian:bookworm-slim

@@ -260,11 +260,6 @@ pub fn backup(
         )));
     }
     state.db.backup_to(to)?;
-    writeln!(
-        out,
-        "backed up {} to {}",
-        state.db.path().display(),
-        to.display()
-    )?;
+    writeln!(out, "backed up {} to {}", state.db.describe(), to.display())?;
     Ok(())
 }

@@ -73,6 +73,21 @@ struct Settings {
     /// Live (unrevoked) API keys a user may hold [default: 10000]
     #[arg(long, env = "KEYWARD_MAX_USER_KEYS", global = true)]
     max_user_keys: Option<u32>,
+    /// A PostgreSQL database to use instead of the SQLite file (`postgres://user:password@host/db`);
+    /// several servers may share one [default: none, the SQLite file]
+    #[arg(
+        long,
+        env = "KEYWARD_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    database_url: Option<String>,
+    /// PostgreSQL connections each server keeps in its pool [default: 16]
+    #[arg(long, env = "KEYWARD_DATABASE_POOL_SIZE", global = true)]
+    database_pool_size: Option<u32>,
+    /// Seconds start-up keeps retrying an unreachable PostgreSQL server [default: 30]
+    #[arg(long, env = "KEYWARD_DATABASE_WAIT", global = true)]
+    database_wait: Option<u64>,
     /// Seconds an organization invitation can be redeemed [default: 604800, 7 days]
     #[arg(long, env = "KEYWARD_INVITE_TTL", global = true)]
     invite_ttl: Option<u32>,
@@ -298,6 +313,9 @@ fn resolve(s: Settings, db: Option<PathBuf>) -> Result<Config, crate::config::Co
             invite_ttl_secs: s.invite_ttl,
             max_project_keys: s.max_project_keys,
             max_user_keys: s.max_user_keys,
+            database_url: s.database_url.map(crate::config::Secret::new),
+            database_pool_size: s.database_pool_size,
+            database_wait_secs: s.database_wait,
             smtp: None,
         },
         s.bencher_config,
@@ -368,7 +386,7 @@ fn import(
         Some(path) => crate::db::import::read_bencher_config(path)?,
         None => crate::db::import::BencherSecurity::default(),
     };
-    let db = crate::db::Db::open(&config.db_path)?;
+    let db = crate::server::open_db(config)?;
     let now = chrono::Utc::now().timestamp();
     let report = crate::db::import::import_bencher(&db, source, &security, dry_run, now)?;
     write!(std::io::stdout().lock(), "{}", report.render())?;

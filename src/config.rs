@@ -80,6 +80,9 @@ pub struct Overrides {
     pub invite_ttl_secs: Option<u32>,
     pub max_project_keys: Option<u32>,
     pub max_user_keys: Option<u32>,
+    pub database_url: Option<Secret>,
+    pub database_pool_size: Option<u32>,
+    pub database_wait_secs: Option<u64>,
     pub smtp: Option<SmtpConfig>,
 }
 
@@ -88,6 +91,8 @@ pub struct Overrides {
 pub struct Config {
     pub bind: SocketAddr,
     pub db_path: PathBuf,
+    /// PostgreSQL instead of the SQLite file at `db_path`.
+    pub postgres: Option<Postgres>,
     pub console_url: Url,
     /// `None`: the console URL with a trailing slash, as Bencher does.
     pub issuer: Option<String>,
@@ -115,6 +120,51 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Parts of a Bencher config that Keyward does not use (logged once at start).
     pub ignored: Vec<String>,
+}
+
+/// Where and how to reach PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    /// The connection URL (it may hold a password).
+    pub url: Secret,
+    pub options: crate::db::postgres::Options,
+}
+
+/// The default size of a server's PostgreSQL pool.
+const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// The default time start-up waits for PostgreSQL to come up, in seconds.
+const DEFAULT_DATABASE_WAIT_SECS: u64 = 30;
+
+/// Checks the PostgreSQL settings: a URL of the `postgres` scheme, a pool of 1 to 1,000.
+fn parse_postgres(given: &Overrides) -> Result<Option<Postgres>, ConfigError> {
+    let Some(url) = &given.database_url else {
+        return Ok(None);
+    };
+    let scheme = url.expose().split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        // The URL may hold a password: only its scheme is named.
+        return Err(bad(
+            "database URL",
+            "must start with postgres:// or postgresql:// (KEYWARD_DATABASE_URL, --database-url)",
+        ));
+    }
+    let pool_size = given.database_pool_size.unwrap_or(DEFAULT_POOL_SIZE);
+    if !(1..=1000).contains(&pool_size) {
+        return Err(bad("database pool size", "must be between 1 and 1000"));
+    }
+    Ok(Some(Postgres {
+        url: url.clone(),
+        options: crate::db::postgres::Options {
+            pool_size,
+            wait: Duration::from_secs(
+                given
+                    .database_wait_secs
+                    .unwrap_or(DEFAULT_DATABASE_WAIT_SECS),
+            ),
+            checkout: Duration::from_secs(10),
+        },
+    }))
 }
 
 /// A setting that cannot be used, named.
@@ -277,6 +327,7 @@ impl Config {
         bencher_config_path: Option<PathBuf>,
     ) -> Result<Self, ConfigError> {
         let (from_file, ignored) = read_bencher_config(bencher_config, bencher_config_path)?;
+        let postgres = parse_postgres(&given)?;
         let bind = parse_bind(given.bind.or(from_file.bind))?;
         let console_url = parse_console_url(given.console_url.or(from_file.console_url))?;
         let issuer = given.issuer.or(from_file.issuer);
@@ -309,6 +360,7 @@ impl Config {
         )?;
         Ok(Self {
             bind,
+            postgres,
             db_path: given
                 .db
                 .or(from_file.db)

@@ -35,9 +35,17 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// Opens the configured database: PostgreSQL when a URL is given, else the SQLite file.
+pub fn open_db(config: &Config) -> Result<Db, crate::db::DbError> {
+    match &config.postgres {
+        Some(pg) => Db::connect(pg.url.expose(), &pg.options),
+        None => Db::open(&config.db_path),
+    }
+}
+
 /// Opens the database and builds the state the handlers share.
 pub fn open_state(config: &Config, clock: Clock) -> Result<AppState, StartError> {
-    let db = Db::open(&config.db_path)?;
+    let db = open_db(config)?;
     let adopted = |name: &'static str| {
         db.run_sync(|c| -> Result<_, StartError> { Ok(crate::db::settings::setting(c, name)?) })
     };

@@ -10,8 +10,10 @@
 
 mod conn;
 pub mod credentials;
+mod engine;
 pub mod marks;
 pub mod organizations;
+pub mod postgres;
 pub mod projects;
 pub mod rows;
 pub mod schema;
@@ -21,9 +23,9 @@ pub mod users;
 
 pub(crate) use conn::each_backend;
 pub use conn::{Backend, Conn, atomically};
+pub use engine::Db;
 pub use sqlite::{
-    BUSY_TIMEOUT_MS, BackupError, Db, DbError, MIGRATIONS, ReadersState, import, is_busy,
-    reader_count,
+    BUSY_TIMEOUT_MS, BackupError, DbError, MIGRATIONS, ReadersState, import, is_busy, reader_count,
 };
 
 /// Whether a statement broke a unique constraint: another row (perhaps written at the same
@@ -34,6 +36,13 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+diesel::define_sql_function! {
+    /// SQL's `lower`: searches compare lowercased text, so that `LIKE` ignores case on both
+    /// backends (SQLite's `LIKE` already ignores ASCII case and its `lower` is ASCII-only, so
+    /// nothing changes there; PostgreSQL's `LIKE` is case-sensitive).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 /// One page of a list: `LIMIT`, `OFFSET` and the direction of the list's ordering.

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use super::Conn;
 use diesel::prelude::*;
 
+use crate::db::lower;
+
 use crate::db::each_backend;
 
 use super::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization, QueryUser};
@@ -140,10 +142,10 @@ pub fn list(
         }
         if let Some(like) = &like {
             q = q.filter(
-                organization::name
-                    .like(like.clone())
-                    .or(organization::slug.like(like.clone()))
-                    .or(organization::uuid.like(like.clone())),
+                lower(organization::name)
+                    .like(lower(like.clone()))
+                    .or(lower(organization::slug).like(lower(like.clone())))
+                    .or(lower(organization::uuid).like(lower(like.clone()))),
             );
         }
         q
@@ -196,10 +198,10 @@ pub fn members(
         }
         if let Some(like) = &like {
             q = q.filter(
-                user::name
-                    .like(like.clone())
-                    .or(user::slug.like(like.clone()))
-                    .or(user::uuid.like(like.clone())),
+                lower(user::name)
+                    .like(lower(like.clone()))
+                    .or(lower(user::slug).like(lower(like.clone())))
+                    .or(lower(user::uuid).like(lower(like.clone()))),
             );
         }
         q

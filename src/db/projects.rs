@@ -3,6 +3,8 @@
 use super::{Backend, Conn};
 use diesel::prelude::*;
 
+use crate::db::lower;
+
 use crate::db::each_backend;
 
 use super::rows::{InsertProject, InsertProjectRole, QueryProject};
@@ -133,10 +135,10 @@ pub fn list(
         }
         if let Some(like) = &like {
             q = q.filter(
-                project::name
-                    .like(like.clone())
-                    .or(project::slug.like(like.clone()))
-                    .or(project::uuid.like(like.clone())),
+                lower(project::name)
+                    .like(lower(like.clone()))
+                    .or(lower(project::slug).like(lower(like.clone())))
+                    .or(lower(project::uuid).like(lower(like.clone()))),
             );
         }
         q
@@ -257,10 +259,10 @@ fn visible(viewer: Viewer, filter: &Filter) -> Visible {
     }
     if let Some(like) = &like {
         q = q.filter(
-            project::name
-                .like(like.clone())
-                .or(project::slug.like(like.clone()))
-                .or(project::uuid.like(like.clone())),
+            lower(project::name)
+                .like(lower(like.clone()))
+                .or(lower(project::slug).like(lower(like.clone())))
+                .or(lower(project::uuid).like(lower(like.clone()))),
         );
     }
     q

@@ -3,6 +3,8 @@
 use super::Conn;
 use diesel::prelude::*;
 
+use crate::db::lower;
+
 use crate::db::each_backend;
 
 use super::rows::{InsertUser, QueryUser};
@@ -124,10 +126,10 @@ pub fn list(conn: &mut Conn, filter: &Filter, page: Page) -> QueryResult<Listed<
         }
         if let Some(like) = &like {
             q = q.filter(
-                user::name
-                    .like(like.clone())
-                    .or(user::slug.like(like.clone()))
-                    .or(user::uuid.like(like.clone())),
+                lower(user::name)
+                    .like(lower(like.clone()))
+                    .or(lower(user::slug).like(lower(like.clone())))
+                    .or(lower(user::uuid).like(lower(like.clone()))),
             );
         }
         q

@@ -415,6 +415,13 @@ async fn admin_lock_list_and_backup() {
 
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("backup.db");
+    if matches!(app.state.db, keyward::db::Db::Postgres(_)) {
+        // PostgreSQL is backed up with its own tools: the command says which, and writes nothing.
+        let refused = keyward::admin::backup(&app.state, &copy, &mut Vec::new()).unwrap_err();
+        assert!(refused.to_string().contains("pg_dump"), "{refused}");
+        assert!(!copy.exists());
+        return;
+    }
     keyward::admin::backup(&app.state, &copy, &mut Vec::new()).unwrap();
     assert!(
         keyward::admin::backup(&app.state, &copy, &mut Vec::new()).is_err(),

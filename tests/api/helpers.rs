@@ -127,6 +127,8 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let overrides = Overrides {
             db: Some(dir.path().join("keyward.db")),
+            database_url: overrides.database_url.or_else(test_database),
+            database_pool_size: overrides.database_pool_size.or(Some(4)),
             secret_key: overrides
                 .secret_key
                 .or_else(|| Some(Secret::new("test-secret-0123456789abcdef0123456789".into()))),
@@ -436,4 +438,21 @@ pub fn assert_success_headers(res: &Res, method: &str, total: &str) {
     );
     assert_eq!(res.header("x-total-count").as_deref(), Some(total));
     assert!(res.header("x-request-id").is_some());
+}
+
+/// With `KEYWARD_TEST_DATABASE_URL` (a PostgreSQL URL whose user may create databases), a
+/// fresh database of its own for each test, so that tests stay parallel; without it, none
+/// (the test uses a SQLite file).
+pub fn test_database() -> Option<Secret> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let admin = std::env::var("KEYWARD_TEST_DATABASE_URL").ok()?;
+    let name = format!("keyward_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::PgConnection::establish(&admin).expect("KEYWARD_TEST_DATABASE_URL");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    Some(Secret::new(format!("{base}/{name}")))
 }

@@ -143,7 +143,7 @@ async fn world() -> World {
     ));
     app.sql(&format!(
         "INSERT INTO project_role (user_id, project_id, role, created, modified)
-         SELECT u.id, p.id, 'maintainer', 0, 0 FROM user u, project p WHERE u.slug = 'mia' AND p.slug = '{public}'"
+         SELECT u.id, p.id, 'maintainer', 0, 0 FROM \"user\" u, project p WHERE u.slug = 'mia' AND p.slug = '{public}'"
     ));
     app.patch("/v0/users/luke")
         .auth(&admin.jwt)
@@ -650,7 +650,7 @@ async fn fresh_target(w: &World, fresh: Fresh) -> Option<String> {
             let slug = w.app.org(&w.admin, "Fresh Org").await;
             w.app.sql(&format!(
                 "INSERT INTO organization_role (user_id, organization_id, role, created, modified)
-                 SELECT u.id, o.id, 'leader', 0, 0 FROM user u, organization o
+                 SELECT u.id, o.id, 'leader', 0, 0 FROM \"user\" u, organization o
                  WHERE u.slug = 'leo' AND o.slug = '{slug}'"
             ));
             Some(slug)
@@ -660,7 +660,7 @@ async fn fresh_target(w: &World, fresh: Fresh) -> Option<String> {
             let (slug, _) = w.app.project(&w.admin, &w.org, &name).await;
             w.app.sql(&format!(
                 "INSERT INTO project_role (user_id, project_id, role, created, modified)
-                 SELECT u.id, p.id, 'maintainer', 0, 0 FROM user u, project p
+                 SELECT u.id, p.id, 'maintainer', 0, 0 FROM \"user\" u, project p
                  WHERE u.slug = 'mia' AND p.slug = '{slug}'"
             ));
             Some(slug)

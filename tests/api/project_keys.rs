@@ -610,7 +610,7 @@ async fn manage_permission_cases() {
     // A project maintainer who does not lead the organization may manage.
     w.app.sql(&format!(
         "INSERT INTO project_role (user_id, project_id, role, created, modified)
-         SELECT u.id, p.id, 'maintainer', 0, 0 FROM user u, project p
+         SELECT u.id, p.id, 'maintainer', 0, 0 FROM \"user\" u, project p
          WHERE u.slug = '{}' AND p.slug = '{}'",
         carol.slug, w.project
     ));
@@ -826,8 +826,9 @@ async fn proj_keys_get_deep_pages_match_a_full_sort_across_changes() {
     w.app.sql(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2600)
          INSERT INTO project_key (uuid, project_id, name, key_hash, creation, expiration, revoked)
-         SELECT printf('00000000-0000-7000-8000-%012d', i), p.id, 'k' || (i % 7),
-                printf('%064d', i), 1000 + (i % 13), 4000000000,
+         SELECT '00000000-0000-7000-8000-' || substr('000000000000' || i, length('' || i) + 1),
+                p.id, 'k' || (i % 7),
+                substr('0000000000000000000000000000000000000000000000000000000000000000' || i, length('' || i) + 1), 1000 + (i % 13), 4000000000,
                 CASE WHEN i % 10 = 0 THEN 2000 END
          FROM n, project p WHERE p.slug = '{}'",
         w.project

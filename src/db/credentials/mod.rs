@@ -9,6 +9,8 @@ use crate::db::Backend;
 use diesel::dsl;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+
+use crate::db::lower;
 use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::{Bool, Nullable, Text};
 
@@ -81,8 +83,8 @@ where
     dsl::IsNull<R>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
     dsl::IsNotNull<R>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
     dsl::Eq<N, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
-    dsl::Like<N, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
-    dsl::Like<U, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::Like<lower<N>, lower<String>>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::Like<lower<U>, lower<String>>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
 {
     let mut cond: Cond<T> = if filter.revoked {
         Box::new(revoked.is_not_null())
@@ -94,8 +96,8 @@ where
         cond = Box::new(cond.and(by_name));
     }
     if let Some(like) = filter.like() {
-        let in_name: Cond<T> = Box::new(name.like(like.clone()));
-        let in_uuid: Cond<T> = Box::new(uuid.like(like));
+        let in_name: Cond<T> = Box::new(lower(name).like(lower(like.clone())));
+        let in_uuid: Cond<T> = Box::new(lower(uuid).like(lower(like)));
         cond = Box::new(cond.and(in_name.or(in_uuid)));
     }
     cond

@@ -194,6 +194,12 @@ pub fn import_bencher(
     dry_run: bool,
     now: i64,
 ) -> Result<Report, ImportError> {
+    if matches!(db, Db::Postgres(_)) {
+        return Err(ImportError::Invalid(
+            "importing into PostgreSQL is not supported yet: import into a Keyward SQLite file"
+                .to_owned(),
+        ));
+    }
     if !source.is_file() {
         return Err(ImportError::Invalid(format!(
             "no Bencher database at {}",

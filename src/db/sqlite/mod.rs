@@ -1,10 +1,10 @@
 //! The SQLite backend: the database file, off the async runtime's threads, through two
 //! doors:
 //!
-//! - [`Db::run`] for reads: a few reader threads, each with its own connection, take the
+//! - [`Engine::run`] for reads: a few reader threads, each with its own connection, take the
 //!   requests' read work from one queue (see [`readers`]). Each request's reads run in one
 //!   read transaction: one snapshot, SQLite's locks taken once.
-//! - [`Db::write`] for anything that writes: one writer thread owns one connection and runs
+//! - [`Engine::write`] for anything that writes: one writer thread owns one connection and runs
 //!   whatever requests are waiting in a single `BEGIN IMMEDIATE` transaction (group
 //!   commit), each in its own savepoint. A request hears back only after the COMMIT, so an
 //!   acknowledged write is durable and visible to the very next request. SQLite allows one
@@ -76,8 +76,15 @@ pub enum DbError {
     /// The write never reached the database (the writer stopped).
     #[error("the write was not applied")]
     NotApplied,
-    #[error("cannot open the writer connection: {0}")]
+    #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
+    /// PostgreSQL refused the connection or could not be reached (libpq's words, on one
+    /// line; they never hold the password).
+    #[error("cannot connect to PostgreSQL (--database-url, KEYWARD_DATABASE_URL): {0}")]
+    PgConnect(String),
+    /// No pooled connection came free in time, or the pool could not be built.
+    #[error("no database connection: {0}")]
+    Pool(String),
 }
 
 impl DbError {
@@ -115,6 +122,11 @@ pub enum BackupError {
     Open(#[source] DbError),
     #[error("cannot copy the database: {0}")]
     Copy(#[source] diesel::result::Error),
+    #[error(
+        "`keyward backup` copies SQLite files; back a PostgreSQL database up with its own tools: \
+         pg_dump --format=custom \"$KEYWARD_DATABASE_URL\" > keyward.dump"
+    )]
+    Postgres,
 }
 
 /// What the writer thread runs: a request's writes, returning how to answer it once the
@@ -122,9 +134,9 @@ pub enum BackupError {
 type Job = Box<dyn FnOnce(&mut Conn) -> Completion + Send>;
 type Completion = Box<dyn FnOnce(Result<(), Arc<diesel::result::Error>>) + Send>;
 
-/// A handle on the database: cheap to clone.
+/// A handle on the SQLite database: cheap to clone.
 #[derive(Clone)]
-pub struct Db {
+pub struct Engine {
     readers: Arc<readers::Readers>,
     marks: Arc<super::marks::PageMarks>,
     checkpoints: Arc<Checkpoints>,
@@ -269,7 +281,7 @@ fn run_batch(
     })
 }
 
-impl Db {
+impl Engine {
     /// Opens (creating if needed) the SQLite file at `path`, switches it to WAL and runs
     /// the embedded migrations.
     pub fn open(path: &Path) -> Result<Self, DbError> {

@@ -1,4 +1,4 @@
-//! The read side of [`super::Db`]: a few threads, each owning one SQLite connection, taking
+//! The read side of [`super::Engine`]: a few threads, each owning one SQLite connection, taking
 //! requests' read work from one shared queue.
 //!
 //! Compared with a blocking task per request plus a connection pool, a request costs one

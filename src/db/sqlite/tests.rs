@@ -1,6 +1,7 @@
 //! The SQLite engine's own tests: checkpoints, the WAL's bounds, readers after a panic,
 //! migrations up and down.
 
+use super::Engine as Db;
 use super::*;
 use diesel::RunQueryDsl;
 use std::time::Duration;

@@ -1,0 +1,221 @@
+//! The PostgreSQL backend behind the seam: a pool of connections (r2d2), each request on a
+//! blocking thread of its own. Nothing here is per server but the pool and the page marks,
+//! which are checked against the version the database keeps, so any number of servers can
+//! share one database.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::{Conn, DbError, ReadersState};
+
+/// The PostgreSQL migrations in `migrations-postgres/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations-postgres");
+
+/// How the pool is sized and how long start-up waits for the database.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// How long start-up retries an unreachable server.
+    pub wait: Duration,
+    /// How long a request waits for a free connection.
+    pub checkout: Duration,
+}
+
+/// An advisory lock key ("keyward" in ASCII) held while migrating, so that servers starting
+/// together migrate once.
+const MIGRATION_LOCK: i64 = 0x006b_6579_7761_7264;
+
+/// A handle on the pool: cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pool: Pool<Manager>,
+    marks: Arc<super::marks::PageMarks>,
+}
+
+/// Makes the pool's connections: PostgreSQL ones, inside the seam's [`Conn`].
+#[derive(Debug)]
+struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        PgConnection::establish(&self.url)
+            .map(Conn::Pg)
+            .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        pg(conn).ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        pg(conn).is_broken()
+    }
+}
+
+/// The PostgreSQL connection inside a [`Conn`] this engine made.
+fn pg(conn: &mut Conn) -> &mut PgConnection {
+    match conn {
+        Conn::Pg(c) => c,
+        Conn::Sqlite(_) => unreachable!("the PostgreSQL engine only makes PostgreSQL connections"),
+    }
+}
+
+/// Whether connecting failed for a reason that waiting can cure (the server is not up yet).
+fn may_come_up(e: &ConnectionError) -> bool {
+    match e {
+        ConnectionError::BadConnection(message) => {
+            let m = message.to_ascii_lowercase();
+            m.contains("connection refused")
+                || m.contains("could not connect")
+                || m.contains("the database system is starting up")
+                || m.contains("could not translate host name")
+                || m.contains("timeout expired")
+        }
+        _ => false,
+    }
+}
+
+impl Engine {
+    /// Connects to `url` (retrying an unreachable server for `options.wait`), runs the
+    /// embedded migrations under an advisory lock, and opens the pool.
+    pub fn connect(url: &str, options: &Options) -> Result<Self, DbError> {
+        let started = Instant::now();
+        let mut first = loop {
+            match PgConnection::establish(url) {
+                Ok(c) => break c,
+                Err(e) if may_come_up(&e) && started.elapsed() < options.wait => {
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(e) => {
+                    let waited = started.elapsed().as_secs();
+                    let mut words = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                    if may_come_up(&e) {
+                        words.push_str(&format!(" (retried for {waited} s; --database-wait)"));
+                    }
+                    return Err(DbError::PgConnect(words));
+                }
+            }
+        };
+        first
+            .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .map_err(DbError::Setup)?;
+        let migrated = first.run_pending_migrations(MIGRATIONS).map(drop);
+        first
+            .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .map_err(DbError::Setup)?;
+        migrated.map_err(DbError::Migration)?;
+        let pool = Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(options.pool_size.min(4)))
+            .connection_timeout(options.checkout)
+            .build(Manager {
+                url: url.to_owned(),
+            })
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        Ok(Self {
+            pool,
+            marks: Arc::default(),
+        })
+    }
+
+    pub fn page_marks(&self) -> Arc<super::marks::PageMarks> {
+        self.marks.clone()
+    }
+
+    /// The pool as the readers' gauge shows it: idle and checked-out connections.
+    pub fn readers_state(&self) -> ReadersState {
+        let state = self.pool.state();
+        ReadersState {
+            idle: state.idle_connections as usize,
+            busy: (state.connections - state.idle_connections) as usize,
+            queued: 0,
+        }
+    }
+
+    /// Runs `f` in one `REPEATABLE READ` transaction (one snapshot, as on SQLite) on a pooled
+    /// connection, on a blocking thread.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.blocking(|conn| {
+            in_transaction(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
+        })
+        .await
+    }
+
+    /// Runs `f` in one `READ COMMITTED` transaction; the answer comes after COMMIT. Rules
+    /// that must hold across servers rest on constraints and row locks, not on a lone writer.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.blocking(|conn| in_transaction(conn, "BEGIN", f)).await
+    }
+
+    /// Runs `f` on the calling thread with a pooled connection: start-up and the tools.
+    pub fn run_sync<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        let mut conn = self.pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
+        f(&mut conn)
+    }
+
+    async fn blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| DbError::Failed)?
+    }
+}
+
+/// Runs `f` between `begin` and COMMIT (ROLLBACK when it fails).
+fn in_transaction<T, E, F>(conn: &mut Conn, begin: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    AnsiTransactionManager::begin_transaction_sql(pg(conn), begin)?;
+    match f(conn) {
+        Ok(value) => {
+            let c = pg(conn);
+            if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(pg(conn))?;
+            Err(e)
+        }
+    }
+}
