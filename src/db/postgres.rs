@@ -100,7 +100,11 @@ impl Engine {
                 }
                 Err(e) => {
                     let waited = started.elapsed().as_secs();
-                    let mut words = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                    let mut words = e
+                        .to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     if may_come_up(&e) {
                         words.push_str(&format!(" (retried for {waited} s; --database-wait)"));
                     }
