@@ -106,7 +106,7 @@ impl Engine {
                         .collect::<Vec<_>>()
                         .join(" ");
                     if may_come_up(&e) {
-                        words.push_str(&format!(" (retried for {waited} s; --database-wait)"));
+                        words = format!("{words} (retried for {waited} s; --database-wait)");
                     }
                     return Err(DbError::PgConnect(words));
                 }
