@@ -18,7 +18,7 @@ pub type Backend = <Conn as diesel::Connection>::Backend;
 
 /// Runs `$body` with `$c` bound to the connection's own backend connection, compiled once per
 /// backend: for the statements Diesel's `MultiConnection` cannot build (`ON CONFLICT`,
-/// `RETURNING`, sub-selects), still written once.
+/// `RETURNING`) and the transaction manager's own calls, still written once.
 macro_rules! each_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -29,6 +29,37 @@ macro_rules! each_backend {
 }
 pub(crate) use each_backend;
 
+/// Runs `f` between `begin` (the SQL that opens the transaction) and COMMIT, or ROLLBACK when
+/// it fails: for the transactions Diesel's `transaction` does not open (`BEGIN IMMEDIATE`, an
+/// isolation level). A failed COMMIT is rolled back by Diesel's transaction manager itself.
+pub(super) fn in_transaction<T, E, F>(conn: &mut Conn, begin: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    each_backend!(&mut *conn, |c| {
+        AnsiTransactionManager::begin_transaction_sql(c, begin)
+    })?;
+    match f(conn) {
+        Ok(value) => {
+            each_backend!(&mut *conn, |c| AnsiTransactionManager::commit_transaction(
+                c
+            ))?;
+            Ok(value)
+        }
+        Err(e) => {
+            match each_backend!(
+                &mut *conn,
+                |c| AnsiTransactionManager::rollback_transaction(c)
+            ) {
+                // The original error says more than a manager already broken by it.
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+                Err(rollback) => Err(rollback.into()),
+            }
+        }
+    }
+}
+
 /// Runs `f` atomically: as a savepoint when a transaction is already open (as inside the
 /// doors of [`Db`](super::Db)), otherwise in a transaction of its own, which on SQLite takes
 /// the write lock at `BEGIN` (`IMMEDIATE`), so that it never fails half-way on a lock upgrade.
@@ -37,31 +68,12 @@ where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let open = match conn {
-        Conn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
-        Conn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
-    }
-    .transaction_depth()
-    .map_err(E::from)?
+    let open = each_backend!(&mut *conn, |c| {
+        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+    })?
     .is_some();
     match conn {
-        Conn::Sqlite(c) if !open => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let Conn::Sqlite(c) = conn else {
-                unreachable!("the connection cannot change backend")
-            };
-            match result {
-                Ok(value) => {
-                    AnsiTransactionManager::commit_transaction(c)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    AnsiTransactionManager::rollback_transaction(c)?;
-                    Err(e)
-                }
-            }
-        }
+        Conn::Sqlite(_) if !open => in_transaction(conn, "BEGIN IMMEDIATE", f),
         _ => conn.transaction(f),
     }
 }

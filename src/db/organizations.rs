@@ -5,13 +5,9 @@ use std::collections::HashMap;
 use super::Conn;
 use diesel::prelude::*;
 
-use crate::db::lower;
-
-use crate::db::each_backend;
-
 use super::rows::{InsertOrganization, InsertOrganizationRole, QueryOrganization, QueryUser};
 use super::schema::{organization, organization_role, project, project_role, user};
-use super::{Filter, Listed, Page};
+use super::{Filter, Listed, Page, each_backend, lower};
 use crate::domain::ids::ResourceId;
 
 /// Finds a live (not deleted) organization by UUID or slug.

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, R2D2Connection};
 use diesel::{Connection, ConnectionError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::conn::in_transaction;
 use super::{Conn, DbError, ReadersState};
 
 /// The PostgreSQL migrations in `migrations-postgres/`, compiled into the binary.
@@ -198,28 +199,5 @@ impl Engine {
         })
         .await
         .map_err(|_| DbError::Failed)?
-    }
-}
-
-/// Runs `f` between `begin` and COMMIT (ROLLBACK when it fails).
-fn in_transaction<T, E, F>(conn: &mut Conn, begin: &str, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut Conn) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    AnsiTransactionManager::begin_transaction_sql(pg(conn), begin)?;
-    match f(conn) {
-        Ok(value) => {
-            let c = pg(conn);
-            if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
-                let _ = AnsiTransactionManager::rollback_transaction(c);
-                return Err(e.into());
-            }
-            Ok(value)
-        }
-        Err(e) => {
-            AnsiTransactionManager::rollback_transaction(pg(conn))?;
-            Err(e)
-        }
     }
 }

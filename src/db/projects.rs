@@ -3,13 +3,9 @@
 use super::{Backend, Conn};
 use diesel::prelude::*;
 
-use crate::db::lower;
-
-use crate::db::each_backend;
-
 use super::rows::{InsertProject, InsertProjectRole, QueryProject};
 use super::schema::{organization, organization_role, project, project_role};
-use super::{Filter, Listed, Page};
+use super::{Filter, Listed, Page, each_backend, lower};
 use crate::domain::ids::ResourceId;
 
 /// A project with the caller's roles on it: the role in the owning organization and the

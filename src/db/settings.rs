@@ -3,8 +3,7 @@
 use super::Conn;
 use diesel::prelude::*;
 
-use crate::db::each_backend;
-
+use super::each_backend;
 use super::schema::{keyward_secret, keyward_setting, server};
 
 /// A setting adopted from elsewhere (see `keyward import bencher`), if any.

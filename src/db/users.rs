@@ -3,13 +3,9 @@
 use super::Conn;
 use diesel::prelude::*;
 
-use crate::db::lower;
-
-use crate::db::each_backend;
-
 use super::rows::{InsertUser, QueryUser};
 use super::schema::{keyward_first_user, user};
-use super::{Filter, Listed, Page};
+use super::{Filter, Listed, Page, each_backend, lower};
 use crate::domain::ids::ResourceId;
 
 /// Finds a user by UUID or slug.

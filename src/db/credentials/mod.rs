@@ -9,12 +9,11 @@ use crate::db::Backend;
 use diesel::dsl;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
-
-use crate::db::lower;
 use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::{Bool, Nullable, Text};
 
 use super::Conn;
+use super::lower;
 use super::marks::PageMarks;
 use super::rows::QueryUser;
 use super::schema::{project, project_key, token, user, user_key};

@@ -275,10 +275,8 @@ fn run_batch(
         };
         answers.push(answer);
     }
-    let raw = sqlite(conn);
-    Manager::commit_transaction(raw).inspect_err(|_| {
-        let _ = Manager::rollback_transaction(raw);
-    })
+    // A failed COMMIT is rolled back by the transaction manager itself.
+    Manager::commit_transaction(sqlite(conn))
 }
 
 impl Engine {
