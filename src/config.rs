@@ -527,6 +527,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn postgres_is_chosen_by_a_postgres_url_and_its_settings_are_checked() {
+        let with = |url: &str, pool: Option<u32>| {
+            Config::resolve(
+                Overrides {
+                    database_url: Some(Secret::new(url.into())),
+                    database_pool_size: pool,
+                    ..Overrides::default()
+                },
+                None,
+                None,
+            )
+        };
+        assert!(
+            Config::resolve(Overrides::default(), None, None)
+                .unwrap()
+                .postgres
+                .is_none()
+        );
+        let pg = with("postgresql://kw:hunter2@db:5432/kw", None)
+            .unwrap()
+            .postgres
+            .unwrap();
+        assert_eq!(pg.options.pool_size, DEFAULT_POOL_SIZE);
+        assert_eq!(
+            pg.options.wait,
+            Duration::from_secs(DEFAULT_DATABASE_WAIT_SECS)
+        );
+        for (url, pool, setting) in [
+            ("mysql://kw:hunter2@db/kw", None, "database URL"),
+            ("kw:hunter2@db/kw", None, "database URL"),
+            ("postgres://kw:hunter2@db/kw", Some(0), "database pool size"),
+            (
+                "postgres://kw:hunter2@db/kw",
+                Some(1001),
+                "database pool size",
+            ),
+        ] {
+            let e = with(url, pool).unwrap_err();
+            assert_eq!(e.setting, setting, "{url} {pool:?}");
+            // The URL may hold a password: no message repeats it.
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
     fn defaults() {
         let c = Config::resolve(Overrides::default(), None, None).unwrap();
         assert_eq!(c.bind.to_string(), DEFAULT_BIND);

@@ -201,3 +201,29 @@ impl Engine {
         .map_err(|_| DbError::Failed)?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_server_is_retried_then_named_without_the_password() {
+        // Nothing listens on port 1: refused at once, retried for `wait`, then given up.
+        let options = Options {
+            pool_size: 1,
+            wait: Duration::from_millis(600),
+            checkout: Duration::from_secs(1),
+        };
+        let started = Instant::now();
+        let Err(e) = Engine::connect("postgres://kw:hunter2@127.0.0.1:1/kw", &options) else {
+            panic!("connected to nothing");
+        };
+        assert!(started.elapsed() >= options.wait, "gave up before the wait");
+        let message = e.to_string();
+        assert!(matches!(e, DbError::PgConnect(_)), "{message}");
+        assert!(message.contains("--database-url"), "{message}");
+        assert!(message.contains("--database-wait"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(!message.contains('\n'), "one line: {message}");
+    }
+}

@@ -146,8 +146,8 @@ async fn a_long_burst_of_writes_restarts_the_wal_at_the_frame_limit() {
     assert!(syncs > 0, "the checkpointer never synced the database file");
 }
 
-/// The message of the panics that the panicking-read test provokes on purpose.
-const EXPECTED_PANIC: &str = "a read job panics mid-transaction";
+/// The message of the panics that the panicking-job tests provoke on purpose.
+const EXPECTED_PANIC: &str = "a job panics mid-transaction on purpose";
 
 /// Keeps the reader threads' expected panics (message and backtrace) out of the test
 /// output; every other panic still goes to the default hook.
@@ -203,6 +203,43 @@ async fn a_panicking_read_fails_only_its_request_and_leaves_no_stale_snapshot() 
         assert_eq!(db.run(|c| count(c, "t")).await.unwrap(), 2);
     }
     assert_eq!(db.readers_state().queued, 0);
+}
+
+#[tokio::test]
+async fn a_write_panicking_inside_nested_savepoints_undoes_its_batch_and_the_next_one_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("k.db")).unwrap();
+    db.write(|c| -> Result<(), TestError> {
+        c.batch_execute("CREATE TABLE t (x INTEGER);")?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    silence_expected_panics();
+    // Two savepoints deep (the door's own and one more) when it panics: every level must be
+    // unwound, or the writer's next BEGIN finds a transaction still open.
+    let failed = db
+        .write(|c| -> Result<(), TestError> {
+            c.transaction(|c| -> Result<(), TestError> {
+                c.batch_execute("INSERT INTO t VALUES (1);")?;
+                c.transaction(|c| -> Result<(), TestError> {
+                    c.batch_execute("INSERT INTO t VALUES (2);")?;
+                    panic!("{}", EXPECTED_PANIC);
+                })
+            })
+        })
+        .await;
+    assert!(
+        matches!(failed, Err(TestError::Db(DbError::NotApplied))),
+        "{failed:?}"
+    );
+    db.write(|c| -> Result<(), TestError> {
+        c.batch_execute("INSERT INTO t VALUES (3);")?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.run(|c| count(c, "t")).await.unwrap(), 1);
 }
 
 #[test]
