@@ -3,6 +3,7 @@
 # repeatable for one binary whatever else the machine does, unlike wall-clock figures.
 #
 #   bash bench/instructions.sh [BINARY ...]    # default: target/release/keyward
+#   INSTR_PATH=/v0/projects/bench-project/keys bash bench/instructions.sh ...   # S5 instead
 #
 # For each binary and log level (warn, info): runs the server under callgrind, sends 200
 # and then 1,200 sequential requests on one connection, and prints the difference / 1,000.
@@ -16,18 +17,19 @@ target/release/examples/seed --db "$w/seed.db" --keys 2000 --users 10 --tokens 1
 python3 -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA wal_checkpoint(TRUNCATE)')" "$w/seed.db"
 get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$w/seed.json" "$1"; }
 key=$(get admin_user_key); uuid=$(get project_key_uuid)
+path=${INSTR_PATH:-/v0/projects/bench-project/keys/$uuid}
 measure() { # binary requests level → total instructions
   cp "$w/seed.db" "$w/k.db"; rm -f "$w"/k.db-*
   valgrind --tool=callgrind --callgrind-out-file="$w/cg.out" "$1" serve --bind 127.0.0.1:29888 \
     --db "$w/k.db" --log-level "$3" 2>/dev/null &
   local pid=$!
   until curl -fs -o /dev/null http://127.0.0.1:29888/v0/server/version; do sleep 0.2; done
-  python3 - "$2" "$key" "$uuid" <<'PY'
+  python3 - "$2" "$key" "$path" <<'PY'
 import http.client, sys
-n, key, uuid = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+n, key, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 c = http.client.HTTPConnection("127.0.0.1", 29888)
 for _ in range(n):
-    c.request("GET", f"/v0/projects/bench-project/keys/{uuid}", headers={"Authorization": "Bearer " + key})
+    c.request("GET", path, headers={"Authorization": "Bearer " + key})
     r = c.getresponse(); body = r.read()
     if r.status != 200:
         sys.exit(f"status {r.status}: {body[:200]!r}")
@@ -38,6 +40,6 @@ PY
 for bin in "${bins[@]}"; do
   for level in warn info; do
     low=$(measure "$bin" 200 "$level"); high=$(measure "$bin" 1200 "$level")
-    echo "$bin  log level $level: $(( (high - low) / 1000 )) instructions per request"
+    echo "$bin  log level $level: $(( (high - low) / 1000 )) instructions per request to $path"
   done
 done

@@ -17,8 +17,12 @@ pub enum Conn {
 pub type Backend = <Conn as diesel::Connection>::Backend;
 
 /// Runs `$body` with `$c` bound to the connection's own backend connection, compiled once per
-/// backend: for the statements Diesel's `MultiConnection` cannot build (`ON CONFLICT`,
-/// `RETURNING`) and the transaction manager's own calls, still written once.
+/// backend: how the query modules run their statements, written once. Through the
+/// `MultiConnection` itself Diesel rebuilds each statement's SQL text at every execution
+/// (its wrapper's `walk_ast` serializes the whole query even to collect the binds), which
+/// doubled the instructions of a key lookup (119,825 -> 253,004 per S2 request); here each
+/// backend's connection finds the statement by type in its cache. It also builds what
+/// `MultiBackend` cannot (`ON CONFLICT`, `RETURNING`).
 macro_rules! each_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {

@@ -3,10 +3,10 @@
 //! write transaction answered after COMMIT), and calls the query functions of the modules
 //! below; no SQL and no backend type is named above this folder.
 //!
-//! The backend today is SQLite ([`sqlite`]: reader threads, a group-commit writer, a
-//! checkpointer). The query modules are written with Diesel's DSL against [`Conn`], so a
-//! second backend (PostgreSQL) fills this seam by making [`Conn`] a Diesel
-//! `MultiConnection` over both and giving [`Db`] a pool, without changing the layers above.
+//! Two backends fill it: SQLite ([`sqlite`]: reader threads, a group-commit writer, a
+//! checkpointer) and PostgreSQL ([`postgres`]: a pool). [`Conn`] is a Diesel
+//! `MultiConnection` over both; the query modules are written once with Diesel's DSL and run
+//! their statements on the backend's own connection (`each_backend!`, see `conn.rs`).
 
 mod conn;
 pub mod credentials;

@@ -12,103 +12,121 @@ use crate::domain::ids::ResourceId;
 
 /// Finds a live (not deleted) organization by UUID or slug.
 pub fn find(conn: &mut Conn, id: &ResourceId) -> QueryResult<Option<QueryOrganization>> {
-    let live = organization::table
-        .filter(organization::deleted.is_null())
-        .select(QueryOrganization::as_select());
-    match id {
-        ResourceId::Uuid(u) => live
-            .filter(organization::uuid.eq(u.to_string()))
-            .first(conn)
-            .optional(),
-        ResourceId::Slug(s) => live
-            .filter(organization::slug.eq(s.as_str()))
-            .first(conn)
-            .optional(),
-    }
+    each_backend!(conn, |conn| {
+        let live = organization::table
+            .filter(organization::deleted.is_null())
+            .select(QueryOrganization::as_select());
+        match id {
+            ResourceId::Uuid(u) => live
+                .filter(organization::uuid.eq(u.to_string()))
+                .first(conn)
+                .optional(),
+            ResourceId::Slug(s) => live
+                .filter(organization::slug.eq(s.as_str()))
+                .first(conn)
+                .optional(),
+        }
+    })
 }
 
 /// Finds an organization by internal id.
 pub fn find_by_id(conn: &mut Conn, id: i32) -> QueryResult<QueryOrganization> {
-    organization::table
-        .find(id)
-        .select(QueryOrganization::as_select())
-        .first(conn)
+    each_backend!(conn, |conn| {
+        organization::table
+            .find(id)
+            .select(QueryOrganization::as_select())
+            .first(conn)
+    })
 }
 
 /// Whether a slug is taken (deleted organizations keep theirs).
 pub fn slug_taken(conn: &mut Conn, slug: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        organization::table.filter(organization::slug.eq(slug)),
-    ))
-    .get_result(conn)
+    each_backend!(conn, |conn| {
+        diesel::select(diesel::dsl::exists(
+            organization::table.filter(organization::slug.eq(slug)),
+        ))
+        .get_result(conn)
+    })
 }
 
 /// Whether a UUID is taken.
 pub fn uuid_taken(conn: &mut Conn, uuid: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        organization::table.filter(organization::uuid.eq(uuid)),
-    ))
-    .get_result(conn)
+    each_backend!(conn, |conn| {
+        diesel::select(diesel::dsl::exists(
+            organization::table.filter(organization::uuid.eq(uuid)),
+        ))
+        .get_result(conn)
+    })
 }
 
 /// Inserts an organization and returns the stored row.
 pub fn insert(conn: &mut Conn, row: &InsertOrganization) -> QueryResult<QueryOrganization> {
-    each_backend!(conn, |c| diesel::insert_into(organization::table)
-        .values(row)
-        .returning(QueryOrganization::as_returning())
-        .get_result(c))
+    each_backend!(conn, |conn| {
+        diesel::insert_into(organization::table)
+            .values(row)
+            .returning(QueryOrganization::as_returning())
+            .get_result(conn)
+    })
 }
 
 /// Gives `user_id` a role in an organization (replacing any role it had).
 pub fn set_role(conn: &mut Conn, row: &InsertOrganizationRole) -> QueryResult<()> {
-    each_backend!(conn, |c| diesel::insert_into(organization_role::table)
-        .values(row)
-        .on_conflict((
-            organization_role::user_id,
-            organization_role::organization_id,
-        ))
-        .do_update()
-        .set((
-            organization_role::role.eq(&row.role),
-            organization_role::modified.eq(row.modified),
-        ))
-        .execute(c))
-    .map(drop)
+    each_backend!(conn, |conn| {
+        diesel::insert_into(organization_role::table)
+            .values(row)
+            .on_conflict((
+                organization_role::user_id,
+                organization_role::organization_id,
+            ))
+            .do_update()
+            .set((
+                organization_role::role.eq(&row.role),
+                organization_role::modified.eq(row.modified),
+            ))
+            .execute(conn)
+            .map(drop)
+    })
 }
 
 /// The role a user holds in an organization, if any.
 pub fn role_of(conn: &mut Conn, user_id: i32, org_id: i32) -> QueryResult<Option<String>> {
-    organization_role::table
-        .filter(organization_role::user_id.eq(user_id))
-        .filter(organization_role::organization_id.eq(org_id))
-        .select(organization_role::role)
-        .first(conn)
-        .optional()
+    each_backend!(conn, |conn| {
+        organization_role::table
+            .filter(organization_role::user_id.eq(user_id))
+            .filter(organization_role::organization_id.eq(org_id))
+            .select(organization_role::role)
+            .first(conn)
+            .optional()
+    })
 }
 
 /// When one organization was claimed: the earliest `created` among its roles. (A fixed
 /// statement, unlike [`claimed`]'s `IN (…)`, so SQLite keeps it prepared.)
 pub fn claimed_at(conn: &mut Conn, org_id: i32) -> QueryResult<Option<i64>> {
-    organization_role::table
-        .filter(organization_role::organization_id.eq(org_id))
-        .select(diesel::dsl::min(organization_role::created))
-        .first(conn)
+    each_backend!(conn, |conn| {
+        organization_role::table
+            .filter(organization_role::organization_id.eq(org_id))
+            .select(diesel::dsl::min(organization_role::created))
+            .first(conn)
+    })
 }
 
 /// When each organization was claimed: the earliest `created` among its roles.
 pub fn claimed(conn: &mut Conn, org_ids: &[i32]) -> QueryResult<HashMap<i32, i64>> {
-    let rows: Vec<(i32, Option<i64>)> = organization_role::table
-        .filter(organization_role::organization_id.eq_any(org_ids))
-        .group_by(organization_role::organization_id)
-        .select((
-            organization_role::organization_id,
-            diesel::dsl::min(organization_role::created),
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, min)| min.map(|m| (id, m)))
-        .collect())
+    each_backend!(conn, |conn| {
+        let rows: Vec<(i32, Option<i64>)> = organization_role::table
+            .filter(organization_role::organization_id.eq_any(org_ids))
+            .group_by(organization_role::organization_id)
+            .select((
+                organization_role::organization_id,
+                diesel::dsl::min(organization_role::created),
+            ))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, min)| min.map(|m| (id, m)))
+            .collect())
+    })
 }
 
 /// One page of organizations ordered by name: all of them for `None` (an admin), else only
@@ -119,43 +137,45 @@ pub fn list(
     filter: &Filter,
     page: Page,
 ) -> QueryResult<Listed<QueryOrganization>> {
-    let like = filter.like();
-    let filtered = || {
-        let mut q = organization::table
-            .filter(organization::deleted.is_null())
-            .into_boxed();
-        if let Some(uid) = member {
-            q = q.filter(
-                organization::id.eq_any(
-                    organization_role::table
-                        .filter(organization_role::user_id.eq(uid))
-                        .select(organization_role::organization_id),
-                ),
-            );
-        }
-        if let Some(name) = &filter.name {
-            q = q.filter(organization::name.eq(name.clone()));
-        }
-        if let Some(like) = &like {
-            q = q.filter(
-                lower(organization::name)
-                    .like(lower(like.clone()))
-                    .or(lower(organization::slug).like(lower(like.clone())))
-                    .or(lower(organization::uuid).like(lower(like.clone()))),
-            );
-        }
-        q
-    };
-    conn.transaction(|c| {
-        let total = filtered().count().get_result(c)?;
-        let q = filtered().select(QueryOrganization::as_select());
-        let q = if page.desc {
-            q.order((organization::name.desc(), organization::id.desc()))
-        } else {
-            q.order((organization::name.asc(), organization::id.asc()))
+    each_backend!(conn, |conn| {
+        let like = filter.like();
+        let filtered = || {
+            let mut q = organization::table
+                .filter(organization::deleted.is_null())
+                .into_boxed();
+            if let Some(uid) = member {
+                q = q.filter(
+                    organization::id.eq_any(
+                        organization_role::table
+                            .filter(organization_role::user_id.eq(uid))
+                            .select(organization_role::organization_id),
+                    ),
+                );
+            }
+            if let Some(name) = &filter.name {
+                q = q.filter(organization::name.eq(name.clone()));
+            }
+            if let Some(like) = &like {
+                q = q.filter(
+                    lower(organization::name)
+                        .like(lower(like.clone()))
+                        .or(lower(organization::slug).like(lower(like.clone())))
+                        .or(lower(organization::uuid).like(lower(like.clone()))),
+                );
+            }
+            q
         };
-        let rows = q.limit(page.limit).offset(page.offset).load(c)?;
-        Ok((rows, total))
+        conn.transaction(|c| {
+            let total = filtered().count().get_result(c)?;
+            let q = filtered().select(QueryOrganization::as_select());
+            let q = if page.desc {
+                q.order((organization::name.desc(), organization::id.desc()))
+            } else {
+                q.order((organization::name.asc(), organization::id.asc()))
+            };
+            let rows = q.limit(page.limit).offset(page.offset).load(c)?;
+            Ok((rows, total))
+        })
     })
 }
 
@@ -230,25 +250,27 @@ pub fn member(conn: &mut Conn, org_id: i32, user_id: i32) -> QueryResult<Option<
 /// organization's projects (a project role outlives no membership); returns how many
 /// organization roles were removed (0 or 1).
 pub fn remove_member(conn: &mut Conn, org_id: i32, user_id: i32) -> QueryResult<usize> {
-    conn.transaction(|c| {
-        diesel::delete(
-            project_role::table
-                .filter(project_role::user_id.eq(user_id))
-                .filter(
-                    project_role::project_id.eq_any(
-                        project::table
-                            .filter(project::organization_id.eq(org_id))
-                            .select(project::id),
+    each_backend!(conn, |conn| {
+        conn.transaction(|c| {
+            diesel::delete(
+                project_role::table
+                    .filter(project_role::user_id.eq(user_id))
+                    .filter(
+                        project_role::project_id.eq_any(
+                            project::table
+                                .filter(project::organization_id.eq(org_id))
+                                .select(project::id),
+                        ),
                     ),
-                ),
-        )
-        .execute(c)?;
-        diesel::delete(
-            organization_role::table
-                .filter(organization_role::organization_id.eq(org_id))
-                .filter(organization_role::user_id.eq(user_id)),
-        )
-        .execute(c)
+            )
+            .execute(c)?;
+            diesel::delete(
+                organization_role::table
+                    .filter(organization_role::organization_id.eq(org_id))
+                    .filter(organization_role::user_id.eq(user_id)),
+            )
+            .execute(c)
+        })
     })
 }
 
@@ -261,16 +283,18 @@ pub fn redeem_invitation(
     user_id: i32,
     now: i64,
 ) -> QueryResult<bool> {
-    use super::schema::keyward_invitation_used as used;
-    each_backend!(conn, |c| diesel::insert_into(used::table)
-        .values((
-            used::token_hash.eq(token_hash),
-            used::user_id.eq(user_id),
-            used::used.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))
-    .map(|n| n == 1)
+    each_backend!(conn, |conn| {
+        use super::schema::keyward_invitation_used as used;
+        diesel::insert_into(used::table)
+            .values((
+                used::token_hash.eq(token_hash),
+                used::user_id.eq(user_id),
+                used::used.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .map(|n| n == 1)
+    })
 }
 
 /// Changes to an organization row; `None` leaves a column as it is.
@@ -290,33 +314,39 @@ pub fn update(
     id: i32,
     changes: &UpdateOrganization,
 ) -> QueryResult<QueryOrganization> {
-    each_backend!(conn, |c| diesel::update(organization::table.find(id))
-        .set(changes)
-        .returning(QueryOrganization::as_returning())
-        .get_result(c))
+    each_backend!(conn, |conn| {
+        diesel::update(organization::table.find(id))
+            .set(changes)
+            .returning(QueryOrganization::as_returning())
+            .get_result(conn)
+    })
 }
 
 /// Soft-deletes an organization and, in the same transaction, its live projects: from now
 /// on they answer as missing, and their keys stop authenticating. Slugs stay taken.
 pub fn soft_delete(conn: &mut Conn, id: i32, now: i64) -> QueryResult<()> {
-    conn.transaction(|c| {
-        diesel::update(
-            project::table
-                .filter(project::organization_id.eq(id))
-                .filter(project::deleted.is_null()),
-        )
-        .set(project::deleted.eq(now))
-        .execute(c)?;
-        diesel::update(organization::table.find(id))
-            .set(organization::deleted.eq(now))
-            .execute(c)
-            .map(drop)
+    each_backend!(conn, |conn| {
+        conn.transaction(|c| {
+            diesel::update(
+                project::table
+                    .filter(project::organization_id.eq(id))
+                    .filter(project::deleted.is_null()),
+            )
+            .set(project::deleted.eq(now))
+            .execute(c)?;
+            diesel::update(organization::table.find(id))
+                .set(organization::deleted.eq(now))
+                .execute(c)
+                .map(drop)
+        })
     })
 }
 
 /// Deletes an organization row for good, with its roles, projects and their keys.
 pub fn hard_delete(conn: &mut Conn, id: i32) -> QueryResult<()> {
-    diesel::delete(organization::table.find(id))
-        .execute(conn)
-        .map(drop)
+    each_backend!(conn, |conn| {
+        diesel::delete(organization::table.find(id))
+            .execute(conn)
+            .map(drop)
+    })
 }

@@ -5,10 +5,11 @@
 
 mod project_list;
 
-use crate::db::Backend;
 use diesel::dsl;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+
+use crate::db::each_backend;
 use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::{Bool, Nullable, Text};
 
@@ -69,35 +70,39 @@ pub struct Selection<'a> {
     pub filter: &'a Filter,
 }
 
-type Cond<T> = Box<dyn BoxableExpression<T, Backend, SqlType = Bool>>;
+type Cond<T, DB> = Box<dyn BoxableExpression<T, DB, SqlType = Bool>>;
 
 /// The filter every credential list shares, over one table's columns: live or revoked,
 /// an exact name, and `%search%` over name and UUID.
-fn matching<T, N, U, R>(name: N, uuid: U, revoked: R, filter: &Filter) -> Cond<T>
+fn matching<T, DB, N, U, R>(name: N, uuid: U, revoked: R, filter: &Filter) -> Cond<T, DB>
 where
     T: 'static,
+    DB: diesel::backend::Backend + 'static,
+    dsl::And<Cond<T, DB>, Cond<T, DB>>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
+    dsl::Or<Cond<T, DB>, Cond<T, DB>>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
     N: Expression<SqlType = Text> + ExpressionMethods + TextExpressionMethods + Copy,
     U: Expression<SqlType = Text> + TextExpressionMethods,
     R: ExpressionMethods,
-    dsl::IsNull<R>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
-    dsl::IsNotNull<R>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
-    dsl::Eq<N, String>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
-    dsl::Like<lower<N>, lower<String>>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
-    dsl::Like<lower<U>, lower<String>>: BoxableExpression<T, Backend, SqlType = Bool> + 'static,
+    dsl::IsNull<R>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
+    dsl::IsNotNull<R>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
+    dsl::Eq<N, String>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
+    dsl::Like<lower<N>, lower<String>>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
+    dsl::Like<lower<U>, lower<String>>: BoxableExpression<T, DB, SqlType = Bool> + 'static,
 {
-    let mut cond: Cond<T> = if filter.revoked {
+    let mut cond: Cond<T, DB> = if filter.revoked {
         Box::new(revoked.is_not_null())
     } else {
         Box::new(revoked.is_null())
     };
     if let Some(exact) = &filter.name {
-        let by_name: Cond<T> = Box::new(name.eq(exact.clone()));
+        let by_name: Cond<T, DB> = Box::new(name.eq(exact.clone()));
         cond = Box::new(cond.and(by_name));
     }
     if let Some(like) = filter.like() {
-        let in_name: Cond<T> = Box::new(lower(name).like(lower(like.clone())));
-        let in_uuid: Cond<T> = Box::new(lower(uuid).like(lower(like)));
-        cond = Box::new(cond.and(in_name.or(in_uuid)));
+        let in_name: Cond<T, DB> = Box::new(lower(name).like(lower(like.clone())));
+        let in_uuid: Cond<T, DB> = Box::new(lower(uuid).like(lower(like)));
+        let in_either: Cond<T, DB> = Box::new(in_name.or(in_uuid));
+        cond = Box::new(cond.and(in_either));
     }
     cond
 }
@@ -173,9 +178,11 @@ pub fn list(
     sel: Selection<'_>,
     page: Page,
 ) -> QueryResult<Listed<CredentialRow>> {
-    conn.transaction(|c| match sel.table {
-        Table::ProjectKey => project_list::list(c, marks, sel.owner_id, sel.filter, page),
-        Table::UserKey => {
+    match sel.table {
+        Table::ProjectKey => {
+            conn.transaction(|c| project_list::list(c, marks, sel.owner_id, sel.filter, page))
+        }
+        Table::UserKey => each_backend!(conn, |conn| conn.transaction(|c| {
             use user_key::{creation, id, name, revoked, user_id, uuid};
             let q = || {
                 let q = user_key::table
@@ -190,8 +197,8 @@ pub fn list(
             let rows = in_order(q().select(user_key_row()), (name, creation, id), page.desc);
             let rows = rows.limit(page.limit).offset(page.offset).load(c)?;
             Ok((rows, q().count().get_result(c)?))
-        }
-        Table::Token => {
+        })),
+        Table::Token => each_backend!(conn, |conn| conn.transaction(|c| {
             use token::{expiration, id, name, revoked, user_id, uuid};
             let q = || {
                 let of_owner = token::table.filter(user_id.eq(sel.owner_id));
@@ -202,8 +209,8 @@ pub fn list(
             let tokens = in_order(q().select(token_row()), (name, expiration, id), page.desc);
             let tokens = tokens.limit(page.limit).offset(page.offset).load(c)?;
             Ok((tokens, q().count().get_result(c)?))
-        }
-    })
+        })),
+    }
 }
 
 /// One credential of an owner, revoked or not.
@@ -213,130 +220,138 @@ pub fn find(
     owner_id: i32,
     key: &str,
 ) -> QueryResult<Option<CredentialRow>> {
-    match table {
-        Table::ProjectKey => {
-            use project_key::{project_id, uuid};
-            let of_owner = project_id.eq(owner_id).and(uuid.eq(key));
-            project_key::table
-                .left_join(user::table)
-                .filter(of_owner)
-                .select(project_list::row())
+    each_backend!(conn, |conn| {
+        match table {
+            Table::ProjectKey => {
+                use project_key::{project_id, uuid};
+                let of_owner = project_id.eq(owner_id).and(uuid.eq(key));
+                project_key::table
+                    .left_join(user::table)
+                    .filter(of_owner)
+                    .select(project_list::row())
+                    .first(conn)
+                    .optional()
+            }
+            Table::UserKey => user_key::table
+                .filter(user_key::user_id.eq(owner_id).and(user_key::uuid.eq(key)))
+                .select(user_key_row())
                 .first(conn)
-                .optional()
+                .optional(),
+            Table::Token => token::table
+                .filter(token::user_id.eq(owner_id).and(token::uuid.eq(key)))
+                .select(token_row())
+                .first(conn)
+                .optional(),
         }
-        Table::UserKey => user_key::table
-            .filter(user_key::user_id.eq(owner_id).and(user_key::uuid.eq(key)))
-            .select(user_key_row())
-            .first(conn)
-            .optional(),
-        Table::Token => token::table
-            .filter(token::user_id.eq(owner_id).and(token::uuid.eq(key)))
-            .select(token_row())
-            .first(conn)
-            .optional(),
-    }
+    })
 }
 
 /// How many live (unrevoked) credentials an owner has.
 pub fn live_count(conn: &mut Conn, table: Table, owner_id: i32) -> QueryResult<i64> {
     match table {
         Table::ProjectKey => project_list::live_count(conn, owner_id),
-        Table::UserKey => user_key::table
+        Table::UserKey => each_backend!(conn, |c| user_key::table
             .filter(user_key::user_id.eq(owner_id))
             .filter(user_key::revoked.is_null())
             .count()
-            .get_result(conn),
-        Table::Token => token::table
+            .get_result(c)),
+        Table::Token => each_backend!(conn, |c| token::table
             .filter(token::user_id.eq(owner_id))
             .filter(token::revoked.is_null())
             .count()
-            .get_result(conn),
+            .get_result(c)),
     }
 }
 
 /// Inserts a credential.
 pub fn insert(conn: &mut Conn, table: Table, new: &NewCredential<'_>) -> QueryResult<()> {
-    let NewCredential {
-        uuid,
-        owner_id,
-        creator_id,
-        name,
-        secret,
-        creation,
-        expiration,
-    } = new;
-    match table {
-        Table::ProjectKey => {
-            use project_key::dsl as k;
-            diesel::insert_into(project_key::table)
-                .values((
-                    (
-                        k::uuid.eq(uuid),
-                        k::project_id.eq(owner_id),
-                        k::name.eq(name),
-                    ),
-                    (k::creator_id.eq(creator_id), k::key_hash.eq(secret)),
-                    (k::creation.eq(creation), k::expiration.eq(expiration)),
-                ))
-                .execute(conn)
+    each_backend!(conn, |conn| {
+        let NewCredential {
+            uuid,
+            owner_id,
+            creator_id,
+            name,
+            secret,
+            creation,
+            expiration,
+        } = new;
+        match table {
+            Table::ProjectKey => {
+                use project_key::dsl as k;
+                diesel::insert_into(project_key::table)
+                    .values((
+                        (
+                            k::uuid.eq(uuid),
+                            k::project_id.eq(owner_id),
+                            k::name.eq(name),
+                        ),
+                        (k::creator_id.eq(creator_id), k::key_hash.eq(secret)),
+                        (k::creation.eq(creation), k::expiration.eq(expiration)),
+                    ))
+                    .execute(conn)
+            }
+            Table::UserKey => {
+                use user_key::dsl as k;
+                diesel::insert_into(user_key::table)
+                    .values((
+                        (k::uuid.eq(uuid), k::user_id.eq(owner_id), k::name.eq(name)),
+                        k::key_hash.eq(secret),
+                        (k::creation.eq(creation), k::expiration.eq(expiration)),
+                    ))
+                    .execute(conn)
+            }
+            Table::Token => {
+                use token::dsl as k;
+                diesel::insert_into(token::table)
+                    .values((
+                        (k::uuid.eq(uuid), k::user_id.eq(owner_id), k::name.eq(name)),
+                        k::jwt.eq(secret),
+                        (k::creation.eq(creation), k::expiration.eq(expiration)),
+                    ))
+                    .execute(conn)
+            }
         }
-        Table::UserKey => {
-            use user_key::dsl as k;
-            diesel::insert_into(user_key::table)
-                .values((
-                    (k::uuid.eq(uuid), k::user_id.eq(owner_id), k::name.eq(name)),
-                    k::key_hash.eq(secret),
-                    (k::creation.eq(creation), k::expiration.eq(expiration)),
-                ))
-                .execute(conn)
-        }
-        Table::Token => {
-            use token::dsl as k;
-            diesel::insert_into(token::table)
-                .values((
-                    (k::uuid.eq(uuid), k::user_id.eq(owner_id), k::name.eq(name)),
-                    k::jwt.eq(secret),
-                    (k::creation.eq(creation), k::expiration.eq(expiration)),
-                ))
-                .execute(conn)
-        }
-    }
-    .map(drop)
+        .map(drop)
+    })
 }
 
 /// Renames a credential (revoked ones too).
 pub fn rename(conn: &mut Conn, table: Table, id: i32, to: &str) -> QueryResult<()> {
-    match table {
-        Table::ProjectKey => diesel::update(project_key::table.find(id))
-            .set(project_key::name.eq(to))
-            .execute(conn),
-        Table::UserKey => diesel::update(user_key::table.find(id))
-            .set(user_key::name.eq(to))
-            .execute(conn),
-        Table::Token => diesel::update(token::table.find(id))
-            .set(token::name.eq(to))
-            .execute(conn),
-    }
-    .map(drop)
+    each_backend!(conn, |conn| {
+        match table {
+            Table::ProjectKey => diesel::update(project_key::table.find(id))
+                .set(project_key::name.eq(to))
+                .execute(conn),
+            Table::UserKey => diesel::update(user_key::table.find(id))
+                .set(user_key::name.eq(to))
+                .execute(conn),
+            Table::Token => diesel::update(token::table.find(id))
+                .set(token::name.eq(to))
+                .execute(conn),
+        }
+        .map(drop)
+    })
 }
 
 /// Revokes a live credential at `now`; returns 0 when it was already revoked.
 pub fn revoke(conn: &mut Conn, table: Table, id: i32, now: i64) -> QueryResult<usize> {
-    use diesel::update;
-    match table {
-        Table::ProjectKey => update(project_key::table.find(id))
-            .filter(project_key::revoked.is_null())
-            .set(project_key::revoked.eq(now))
-            .execute(conn),
-        Table::UserKey => update(user_key::table.find(id))
-            .filter(user_key::revoked.is_null())
-            .set(user_key::revoked.eq(now))
-            .execute(conn),
-        Table::Token => update(token::table.find(id))
-            .filter(token::revoked.is_null())
-            .set(token::revoked.eq(now))
-            .execute(conn),
-    }
+    each_backend!(conn, |conn| {
+        use diesel::update;
+        match table {
+            Table::ProjectKey => update(project_key::table.find(id))
+                .filter(project_key::revoked.is_null())
+                .set(project_key::revoked.eq(now))
+                .execute(conn),
+            Table::UserKey => update(user_key::table.find(id))
+                .filter(user_key::revoked.is_null())
+                .set(user_key::revoked.eq(now))
+                .execute(conn),
+            Table::Token => update(token::table.find(id))
+                .filter(token::revoked.is_null())
+                .set(token::revoked.eq(now))
+                .execute(conn),
+        }
+    })
 }
 
 /// The project key with this hash, and the stored hash, while its project exists; whatever
@@ -345,14 +360,16 @@ pub fn project_key_by_hash(
     conn: &mut Conn,
     hash: &str,
 ) -> QueryResult<Option<(CredentialRow, String)>> {
-    let row = project_list::row_with(None::<String>.into_sql::<Nullable<Text>>());
-    project_key::table
-        .inner_join(project::table)
-        .filter(project_key::key_hash.eq(hash))
-        .filter(project::deleted.is_null())
-        .select((row, project_key::key_hash))
-        .first(conn)
-        .optional()
+    each_backend!(conn, |conn| {
+        let row = project_list::row_with(None::<String>.into_sql::<Nullable<Text>>());
+        project_key::table
+            .inner_join(project::table)
+            .filter(project_key::key_hash.eq(hash))
+            .filter(project::deleted.is_null())
+            .select((row, project_key::key_hash))
+            .first(conn)
+            .optional()
+    })
 }
 
 /// The user key with this hash, the stored hash and the key's user, whatever their state.
@@ -360,30 +377,36 @@ pub fn user_key_by_hash(
     conn: &mut Conn,
     hash: &str,
 ) -> QueryResult<Option<(CredentialRow, String, QueryUser)>> {
-    user_key::table
-        .inner_join(user::table)
-        .filter(user_key::key_hash.eq(hash))
-        .select((user_key_row(), user_key::key_hash, QueryUser::as_select()))
-        .first(conn)
-        .optional()
+    each_backend!(conn, |conn| {
+        user_key::table
+            .inner_join(user::table)
+            .filter(user_key::key_hash.eq(hash))
+            .select((user_key_row(), user_key::key_hash, QueryUser::as_select()))
+            .first(conn)
+            .optional()
+    })
 }
 
 /// Revokes every live token of a user (their email changed, so the JWTs' subject is gone).
 pub fn revoke_all_tokens(conn: &mut Conn, user_id: i32, now: i64) -> QueryResult<usize> {
-    diesel::update(token::table)
-        .filter(token::user_id.eq(user_id))
-        .filter(token::revoked.is_null())
-        .set(token::revoked.eq(now))
-        .execute(conn)
+    each_backend!(conn, |conn| {
+        diesel::update(token::table)
+            .filter(token::user_id.eq(user_id))
+            .filter(token::revoked.is_null())
+            .set(token::revoked.eq(now))
+            .execute(conn)
+    })
 }
 
 /// Whether a row holding exactly this JWT for this user has been revoked.
 pub fn token_is_revoked(conn: &mut Conn, user_id: i32, jwt: &str) -> QueryResult<bool> {
-    diesel::select(dsl::exists(
-        token::table
-            .filter(token::user_id.eq(user_id))
-            .filter(token::jwt.eq(jwt))
-            .filter(token::revoked.is_not_null()),
-    ))
-    .get_result(conn)
+    each_backend!(conn, |conn| {
+        diesel::select(dsl::exists(
+            token::table
+                .filter(token::user_id.eq(user_id))
+                .filter(token::jwt.eq(jwt))
+                .filter(token::revoked.is_not_null()),
+        ))
+        .get_result(conn)
+    })
 }

@@ -2,17 +2,13 @@
 //! keep (migration `key_counts`), and deep pages of an unfiltered list start from a
 //! remembered position ([`PageMarks`]) instead of walking every key before them.
 
-use crate::db::Backend;
-use diesel::dsl::{self, Asc, Desc};
-use diesel::expression::BoxableExpression;
+use diesel::dsl;
 use diesel::prelude::*;
-use diesel::query_dsl::methods::OrderDsl;
-use diesel::sql_types::Bool;
 
 use super::CredentialRow;
 use crate::db::Conn;
-use crate::db::marks::{ListId, PageMarks, STRIDE, SortKey};
-use crate::db::schema::{keyward_project_key_count, project_key, user};
+use crate::db::marks::PageMarks;
+use crate::db::schema::{project_key, user};
 use crate::db::{Filter, Listed, Page};
 
 /// The columns of a [`CredentialRow`] for a project key, with `detail` last.
@@ -40,6 +36,20 @@ pub(super) fn row() -> RowWith<dsl::Nullable<user::uuid>> {
     row_with(user::uuid.nullable())
 }
 
+/// The list's queries for SQLite.
+mod on_sqlite {
+    type Backend = diesel::sqlite::Sqlite;
+    type Raw = diesel::sqlite::SqliteConnection;
+    include!("project_list_queries.rs");
+}
+
+/// The same queries for PostgreSQL.
+mod on_postgres {
+    type Backend = diesel::pg::Pg;
+    type Raw = diesel::pg::PgConnection;
+    include!("project_list_queries.rs");
+}
+
 /// One page of a project's keys ordered by name then creation, and the total matching
 /// `filter`. Count and page read the same snapshot. Deep pages of an unfiltered list start
 /// from a remembered position (`marks`) instead of walking every key before them.
@@ -50,164 +60,16 @@ pub(super) fn list(
     filter: &Filter,
     page: Page,
 ) -> QueryResult<Listed<CredentialRow>> {
-    let c = conn;
-    let (total, start) = if filter.name.is_none() && filter.search.is_none() {
-        let (total, version) = maintained_count(c, project_id, filter.revoked)?;
-        let start = match version {
-            Some(version) => nearest_mark(c, marks, project_id, filter, page, version)?,
-            None => None,
-        };
-        (total, start)
-    } else {
-        (matching(project_id, filter).count().get_result(c)?, None)
-    };
-    let (q, skip) = match &start {
-        Some((position, key)) => (
-            from_key(matching(project_id, filter), key, page.desc, true),
-            page.offset - position,
-        ),
-        None => (matching(project_id, filter), page.offset),
-    };
-    // The page's ids first, then their rows with the creator: two statements in the one read
-    // transaction (the backend-neutral connection cannot nest a boxed sub-select).
-    let ids: Vec<i32> = sorted(q, page.desc)
-        .select(project_key::id)
-        .limit(page.limit)
-        .offset(skip)
-        .load(c)?;
-    let rows = project_key::table
-        .left_join(user::table)
-        .filter(project_key::id.eq_any(ids))
-        .select(row())
-        .into_boxed();
-    Ok((sorted(rows, page.desc).load(c)?, total))
-}
-
-type Keys<'a> = project_key::BoxedQuery<'a, Backend>;
-
-/// The one definition of which of a project's keys a list shows: counted as is (a
-/// covering index scan), and paged by id before the creator is joined to the page's rows.
-fn matching(project_id: i32, filter: &Filter) -> Keys<'static> {
-    project_key::table
-        .filter(project_key::project_id.eq(project_id))
-        .filter(super::matching(
-            project_key::name,
-            project_key::uuid,
-            project_key::revoked,
-            filter,
-        ))
-        .into_boxed()
-}
-
-/// The position and sort key of the remembered row nearest before `page`'s first, taking
-/// the marks it lacks (each a walk of at most [`STRIDE`] rows from the one before).
-fn nearest_mark(
-    c: &mut Conn,
-    marks: &PageMarks,
-    project_id: i32,
-    filter: &Filter,
-    page: Page,
-    version: i64,
-) -> QueryResult<Option<(i64, SortKey)>> {
-    let list = ListId {
-        project_id,
-        revoked: filter.revoked,
-        desc: page.desc,
-    };
-    marks.start(list, version, page.offset, |after| {
-        let (q, skip) = match after {
-            Some(key) => (
-                from_key(matching(project_id, filter), key, page.desc, false),
-                STRIDE - 1,
-            ),
-            None => (matching(project_id, filter), STRIDE),
-        };
-        sorted(q, page.desc)
-            .select((project_key::name, project_key::creation, project_key::id))
-            .limit(1)
-            .offset(skip)
-            .first::<(String, i64, i32)>(c)
-            .optional()
-            .map(|row| row.map(|(name, creation, id)| SortKey { name, creation, id }))
-    })
-}
-type Condition = Box<dyn BoxableExpression<project_key::table, Backend, SqlType = Bool>>;
-/// `q` (keys alone, or joined) in list order: name, creation, id.
-fn sorted<Q>(q: Q, desc: bool) -> Q
-where
-    Q: OrderDsl<
-            (
-                Asc<project_key::name>,
-                Asc<project_key::creation>,
-                Asc<project_key::id>,
-            ),
-            Output = Q,
-        > + OrderDsl<
-            (
-                Desc<project_key::name>,
-                Desc<project_key::creation>,
-                Desc<project_key::id>,
-            ),
-            Output = Q,
-        >,
-{
-    let columns = (project_key::name, project_key::creation, project_key::id);
-    super::in_order(q, columns, desc)
-}
-
-/// The rows of `q` that sort after `key` in list order (or at it, when `inclusive`). The
-/// bound on `name` alone lets the list index start there.
-fn from_key<'a>(q: Keys<'a>, key: &SortKey, desc: bool, inclusive: bool) -> Keys<'a> {
-    use project_key::{creation, id, name};
-    let (n, c, i) = (key.name.clone(), key.creation, key.id);
-    let (name_bound, name_past, creation_past): (Condition, Condition, Condition) = if desc {
-        (
-            Box::new(name.le(n.clone())),
-            Box::new(name.lt(n.clone())),
-            Box::new(creation.lt(c)),
-        )
-    } else {
-        (
-            Box::new(name.ge(n.clone())),
-            Box::new(name.gt(n.clone())),
-            Box::new(creation.gt(c)),
-        )
-    };
-    let id_past: Condition = match (desc, inclusive) {
-        (false, false) => Box::new(id.gt(i)),
-        (false, true) => Box::new(id.ge(i)),
-        (true, false) => Box::new(id.lt(i)),
-        (true, true) => Box::new(id.le(i)),
-    };
-    q.filter(name_bound).filter(
-        name_past.or(name
-            .eq(n)
-            .and(creation_past.or(creation.eq(c).and(id_past)))),
-    )
+    match conn {
+        Conn::Sqlite(c) => on_sqlite::list(c, marks, project_id, filter, page),
+        Conn::Pg(c) => on_postgres::list(c, marks, project_id, filter, page),
+    }
 }
 
 /// A project's live keys, as the triggers count them (one indexed read).
 pub(super) fn live_count(conn: &mut Conn, project_id: i32) -> QueryResult<i64> {
-    Ok(maintained_count(conn, project_id, false)?.0)
-}
-
-/// A project's live (or revoked) key count, kept by triggers (migration `key_counts`), and
-/// its key list's version (`None` while the project has never had a key).
-fn maintained_count(
-    conn: &mut Conn,
-    project_id: i32,
-    revoked: bool,
-) -> QueryResult<(i64, Option<i64>)> {
-    let row = keyward_project_key_count::table
-        .find(project_id)
-        .select((
-            keyward_project_key_count::live,
-            keyward_project_key_count::revoked,
-            keyward_project_key_count::version,
-        ))
-        .first::<(i64, i64, i64)>(conn)
-        .optional()?;
-    Ok(row.map_or((0, None), |(live, revoked_keys, version)| {
-        (if revoked { revoked_keys } else { live }, Some(version))
-    }))
+    match conn {
+        Conn::Sqlite(c) => on_sqlite::live_count(c, project_id),
+        Conn::Pg(c) => on_postgres::live_count(c, project_id),
+    }
 }
