@@ -225,10 +225,19 @@ fn lines_logged_during_a_request_carry_its_id() {
         .expect("the email's log line");
     let line: serde_json::Value = serde_json::from_str(email_line).unwrap();
     assert_eq!(line["span"]["request_id"], id.as_str(), "{email_line}");
-    // The request's own line names it too.
-    assert!(
+    // The request's own line names it too. It is written once the response has gone out, so
+    // it may reach the log a moment after the client has read the response.
+    let has_request_line = |log: &str| {
         log.lines()
-            .any(|l| l.contains("\"message\":\"request\"") && l.contains(&id)),
-        "{log}"
-    );
+            .any(|l| l.contains("\"message\":\"request\"") && l.contains(&id))
+    };
+    let started = std::time::Instant::now();
+    while !has_request_line(&server.log_text()) {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "no request line naming {id}: {}",
+            server.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
