@@ -343,6 +343,12 @@ pub struct ErrorReport {
     pub auth_failure: bool,
 }
 
+impl crate::db::WriteError for ApiError {
+    fn raced(&self) -> bool {
+        matches!(self, Self::Database(e) if crate::db::is_raced(e))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -382,6 +388,28 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lost_race_is_worth_running_again() {
+        use crate::db::WriteError;
+        use diesel::result::{DatabaseErrorKind, Error};
+        let db = |kind, message: &str| {
+            ApiError::Database(Error::DatabaseError(kind, Box::new(message.to_owned())))
+        };
+        assert!(
+            db(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize"
+            )
+            .raced()
+        );
+        assert!(db(DatabaseErrorKind::UniqueViolation, "duplicate key").raced());
+        assert!(db(DatabaseErrorKind::Unknown, "deadlock detected").raced());
+        assert!(!db(DatabaseErrorKind::Unknown, "disk full").raced());
+        assert!(!db(DatabaseErrorKind::ForeignKeyViolation, "no such row").raced());
+        assert!(!ApiError::Database(Error::NotFound).raced());
+        assert!(!ApiError::TtlZero.raced());
+    }
 
     #[test]
     fn a_unique_violation_from_a_concurrent_write_is_a_conflict_not_a_server_error() {

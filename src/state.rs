@@ -86,15 +86,23 @@ impl AppState {
     }
 
     /// As [`read_as`](Self::read_as), in one write transaction, answered after it commits.
-    pub async fn write_as<T, F>(&self, bearer: Bearer, f: F) -> Result<T, ApiError>
+    /// `f` may run more than once (a PostgreSQL transaction that lost a race runs again), so
+    /// it borrows what it captured rather than consuming it.
+    pub async fn write_as<T, F>(&self, bearer: Bearer, mut f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut Conn, AuthUser, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        F: FnMut(&mut Conn, AuthUser, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.db.write(self.as_user(bearer, f)).await
+        let (jwt, now) = (self.jwt.clone(), self.clock.now());
+        self.db
+            .write(move |c| {
+                let caller = authenticate(c, &jwt, &bearer, now)?;
+                f(c, caller, now)
+            })
+            .await
     }
 
-    /// The database work of [`read_as`](Self::read_as) and [`write_as`](Self::write_as):
+    /// The database work of [`read_as`](Self::read_as):
     /// authenticate, then `f`, both as of the request's time.
     fn as_user<T, F>(
         &self,

@@ -63,13 +63,17 @@ pub async fn auth_login_post(
     let now = state.clock.now();
     state.limits.spend_email(client.0, now)?;
     // Checked after the user is found, so an unknown email is a 404 whatever the invitation.
-    let invite = body
-        .invite
-        .as_ref()
-        .map(|t| verify_invite(&state, t, Some(body.email.as_str())));
+    // Checked inside the transaction, which may run more than once (see `Db::write`).
+    let verifier = state.clone();
     let user = state
         .db
-        .write(move |c| log_in(c, &body.email, invite, now.timestamp()))
+        .write(move |c| {
+            let invite = body
+                .invite
+                .as_ref()
+                .map(|t| verify_invite(&verifier, t, Some(body.email.as_str())));
+            log_in(c, &body.email, invite, now.timestamp())
+        })
         .await?;
     send_confirmation(&state, &user, true)?;
     Ok(ack(user.email))
@@ -114,10 +118,10 @@ pub async fn auth_accept_post(
     BearerToken(bearer): BearerToken,
     Json(body): Json<JsonAccept>,
 ) -> Result<(StatusCode, axum::Json<JsonAuthAck>), ApiError> {
-    let invite = verify_invite(&state, &body.invite, None);
+    let verifier = state.clone();
     let email = state
         .write_as(bearer, move |c, caller, now| {
-            let invite = invite?;
+            let invite = verify_invite(&verifier, &body.invite, None)?;
             invite.check_email(&caller.user.email)?;
             join_invited(c, &caller.user, &invite, now.timestamp())?;
             Ok(caller.user.email)

@@ -163,7 +163,7 @@ pub async fn organization_patch(
     state
         .write_as(bearer, move |c, caller, now| {
             let org = organization_for(c, &caller, &path.organization, Permission::Edit)?;
-            let org = organizations::update(c, &org, body, now.timestamp())?;
+            let org = organizations::update(c, &org, body.clone(), now.timestamp())?;
             let claimed = db::organizations::claimed_at(c, org.id)?;
             Ok(axum::Json(to_json(org, claimed)))
         })

@@ -88,7 +88,10 @@ pub async fn proj_key_post(
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
             credentials::ensure_room(c, &Scope::project_keys(&found.project), limit)?;
-            let (creator, name) = (caller.user().map(|u| u.user.id), body.name.into_string());
+            let (creator, name) = (
+                caller.user().map(|u| u.user.id),
+                body.name.clone().into_string(),
+            );
             Ok(create_project_key(
                 c,
                 &found.project,
@@ -145,7 +148,7 @@ pub async fn proj_key_patch(
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Manage)?;
             let scope = Scope::project_keys(&found.project);
-            let key = credentials::rename(c, &scope, path.key, body.name)?;
+            let key = credentials::rename(c, &scope, path.key, body.name.clone())?;
             Ok(axum::Json(key.into()))
         })
         .await

@@ -184,7 +184,7 @@ pub async fn project_patch(
         .write_as(bearer, move |c, user, now| {
             let caller = Principal::User(user);
             let found = project_for(c, &caller, &path.project, Permission::Edit)?;
-            let project = apply_update(c, &found.project, body, now.timestamp())?;
+            let project = apply_update(c, &found.project, body.clone(), now.timestamp())?;
             let claimed = db::organizations::claimed_at(c, project.organization_id)?;
             Ok(axum::Json(to_json(
                 project,

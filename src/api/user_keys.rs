@@ -91,7 +91,7 @@ pub async fn user_key_post(
             Ok(create_user_key(
                 c,
                 &user,
-                body.name.into_string(),
+                body.name.clone().into_string(),
                 ttl,
                 now,
             )?)
@@ -139,7 +139,7 @@ pub async fn user_key_patch(
         .write_as(bearer, move |c, caller, _| {
             let user = user_for(c, &caller, &path.user)?;
             let scope = Scope::user_keys(&user, caller.user_key_id());
-            let key = credentials::rename(c, &scope, path.key, body.name)?;
+            let key = credentials::rename(c, &scope, path.key, body.name.clone())?;
             Ok(axum::Json(key.into()))
         })
         .await

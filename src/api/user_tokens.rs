@@ -127,7 +127,8 @@ pub async fn user_token_patch(
         .write_as(bearer, move |c, caller, _| {
             refuse_user_keys(&caller)?;
             let user = user_for(c, &caller, &path.user)?;
-            let token = credentials::rename(c, &Scope::tokens(&user), path.token, body.name)?;
+            let token =
+                credentials::rename(c, &Scope::tokens(&user), path.token, body.name.clone())?;
             Ok(axum::Json(token.into()))
         })
         .await

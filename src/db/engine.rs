@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{BackupError, Conn, DbError, ReadersState, marks::PageMarks, postgres, sqlite};
+use super::{
+    BackupError, Conn, DbError, ReadersState, WriteError, marks::PageMarks, postgres, sqlite,
+};
 
 /// A handle on the database: cheap to clone.
 #[derive(Clone)]
@@ -45,12 +47,14 @@ impl Db {
         either!(self, |e| e.run(f).await)
     }
 
-    /// Runs `f` (which writes) in one write transaction; the answer comes after COMMIT.
+    /// Runs `f` (which writes) in one write transaction; the answer comes after COMMIT. On
+    /// PostgreSQL `f` may run more than once: a transaction that lost a race to another
+    /// server's is run again (see [`postgres::Engine::write`]).
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        E: WriteError + Send + 'static,
     {
         either!(self, |e| e.write(f).await)
     }

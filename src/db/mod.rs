@@ -38,6 +38,31 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// Whether a write failed only because another transaction got there at the same moment,
+/// so that running it again from the start can succeed or give the right answer: PostgreSQL's
+/// serialization failure, a deadlock, or a unique value another transaction committed after
+/// this one checked it (a second try sees that row and answers as if it had been first).
+pub fn is_raced(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => true,
+        // Diesel has no kind for SQLSTATE 40P01; PostgreSQL's message names it.
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            info.message().contains("deadlock detected")
+        }
+        _ => false,
+    }
+}
+
+/// The error a write's closure ends with, as the write door needs to see it: whether the
+/// transaction lost a race ([`is_raced`]) and is worth running again.
+pub trait WriteError: From<DbError> + From<diesel::result::Error> {
+    fn raced(&self) -> bool;
+}
+
 diesel::define_sql_function! {
     /// SQL's `lower`: searches compare lowercased text, so that `LIKE` ignores case on both
     /// backends (SQLite's `LIKE` already ignores ASCII case and its `lower` is ASCII-only, so

@@ -13,7 +13,7 @@ use diesel::{Connection, ConnectionError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::conn::in_transaction;
-use super::{Conn, DbError, ReadersState};
+use super::{Conn, DbError, ReadersState, WriteError};
 
 /// The PostgreSQL migrations in `migrations-postgres/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations-postgres");
@@ -32,6 +32,19 @@ pub struct Options {
 /// An advisory lock key ("keyward" in ASCII) held while migrating, so that servers starting
 /// together migrate once.
 const MIGRATION_LOCK: i64 = 0x006b_6579_7761_7264;
+
+/// How many times a write transaction runs at most when it keeps losing races.
+pub const WRITE_ATTEMPTS: u32 = 5;
+
+/// The pause before the next attempt: random, up to 2, 4, 8, 16 ms, so that transactions
+/// that collided once do not collide again in step.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling_us = 1_000u64 << attempt.min(6);
+    Duration::from_micros(rand::Rng::gen_range(
+        &mut rand::thread_rng(),
+        ceiling_us / 4..=ceiling_us,
+    ))
+}
 
 /// A handle on the pool: cheap to clone.
 #[derive(Clone)]
@@ -165,13 +178,29 @@ impl Engine {
 
     /// Runs `f` in one `READ COMMITTED` transaction; the answer comes after COMMIT. Rules
     /// that must hold across servers rest on constraints and row locks, not on a lone writer.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    /// A transaction that lost a race to another ([`WriteError::raced`]) is rolled back and
+    /// run again from the start, up to [`WRITE_ATTEMPTS`] times, after a short random pause;
+    /// the client sees only the last answer.
+    pub async fn write<T, E, F>(&self, mut f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        E: WriteError + Send + 'static,
     {
-        self.blocking(|conn| in_transaction(conn, "BEGIN", f)).await
+        self.blocking(move |conn| {
+            let mut attempt = 1;
+            loop {
+                match in_transaction(conn, "BEGIN", &mut f) {
+                    Err(e) if e.raced() && attempt < WRITE_ATTEMPTS => {
+                        tracing::debug!(attempt, "write lost a race; running it again");
+                        std::thread::sleep(backoff(attempt));
+                        attempt += 1;
+                    }
+                    done => return done,
+                }
+            }
+        })
+        .await
     }
 
     /// Runs `f` on the calling thread with a pooled connection: start-up and the tools.

@@ -208,7 +208,7 @@ pub struct JsonNewProject {
 
 /// Changes to an organization: any of its fields; an empty object changes nothing but
 /// `modified`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 pub struct JsonUpdateOrganization {
     /// Makes the body a JSON object only (see [`JsonUpdateUser`]).
     #[serde(flatten)]
@@ -226,7 +226,7 @@ pub struct JsonUpdateOrganization {
 
 /// Changes to a project: any of its fields; `"url": null` removes the URL; an empty object
 /// changes nothing but `modified`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 pub struct JsonUpdateProject {
     /// Makes the body a JSON object only (see [`JsonUpdateUser`]).
     #[serde(flatten)]

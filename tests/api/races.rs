@@ -160,3 +160,120 @@ async fn rename_racing_revoke_leaves_a_consistent_row() {
             .expect(401);
     }
 }
+
+/// As [`send`], without a credential, returning the JSON body too.
+async fn send_anonymous(
+    app: axum::Router,
+    path: &'static str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(serde_json::to_vec(&body).unwrap()))
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+/// Organizations created at the same moment with one name each get their own slug (on
+/// PostgreSQL the losers of the unique slug run again and pick a free one, never a 409 or a
+/// 500); projects created at once with one name in one organization are one 201 and 409s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_of_one_name_get_distinct_slugs() {
+    let app = TestApp::new();
+    let alice = app.signup("Alice", "alice@example.com").await;
+    let racing = |path: String| {
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                tokio::spawn(send(
+                    app.app.clone(),
+                    "POST",
+                    path.clone(),
+                    alice.jwt.clone(),
+                    Some(json!({"name": "Same"})),
+                ))
+            })
+            .collect();
+        async move {
+            let mut statuses = Vec::new();
+            for t in tasks {
+                statuses.push(t.await.unwrap());
+            }
+            statuses.sort_unstable();
+            statuses
+        }
+    };
+    assert_eq!(racing("/v0/organizations".to_owned()).await, [201; 12]);
+    let res = app
+        .get("/v0/organizations?per_page=255")
+        .auth(&alice.jwt)
+        .send()
+        .await
+        .expect(200);
+    let mut slugs: Vec<_> = res
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["name"] == "Same")
+        .map(|o| o["slug"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(slugs.len(), 12, "{slugs:?}");
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), 12, "{slugs:?}");
+
+    let org = &slugs[0];
+    let statuses = racing(format!("/v0/organizations/{org}/projects")).await;
+    let mut expected = vec![409; 11];
+    expected.insert(0, 201);
+    assert_eq!(statuses, expected);
+}
+
+/// Signups racing on a fresh server: exactly one becomes the server admin; the same email
+/// signed up twice at once is one 202 and one 409 in Bencher's words, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_signups_make_one_admin_and_one_account_per_email() {
+    let app = TestApp::new();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let email = format!("u{}@example.com", i / 2);
+            tokio::spawn(send_anonymous(
+                app.app.clone(),
+                "/v0/auth/signup",
+                json!({"name": format!("User {i}"), "email": email, "i_agree": true}),
+            ))
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    for pair in outcomes.chunks(2) {
+        let mut statuses: Vec<_> = pair.iter().map(|(s, _)| *s).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [202, 409], "{pair:?}");
+        let conflict = &pair.iter().find(|(s, _)| *s == 409).unwrap().1;
+        assert!(
+            conflict["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("has conflict: UNIQUE constraint failed: user.email")),
+            "{conflict}"
+        );
+    }
+    let mut admins = 0;
+    for i in 0..8 {
+        let body = app.confirm(&format!("u{i}@example.com")).await;
+        if body["user"]["admin"] == true {
+            admins += 1;
+        }
+    }
+    assert_eq!(admins, 1);
+}
