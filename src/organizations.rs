@@ -105,12 +105,13 @@ pub fn create_project(
             created: now,
             modified: now,
         };
-        let project = match db::projects::insert(c, &row) {
-            Err(e) if db::is_unique_violation(&e) => {
-                return Err(conflict("project.organization_id, project.name"));
-            }
-            inserted => inserted?,
-        };
+        // Checked after the slug, as the constraints fire in Bencher. A project of this name
+        // committed since (by another server) breaks the constraint instead, and the write
+        // runs again and answers here (see `Db::write`).
+        if db::projects::name_taken(c, org.id, &row.name, 0)? {
+            return Err(conflict("project.organization_id, project.name"));
+        }
+        let project = db::projects::insert(c, &row)?;
         let role = InsertProjectRole {
             user_id: creator,
             project_id: project.id,

@@ -148,6 +148,35 @@ impl Server {
         }
     }
 
+    /// Waits (up to 10 s) for a confirmation email to `email` to reach the log (other
+    /// messages, such as an admin's new-user notices, are passed over).
+    pub fn confirmation_token_for(&self, email: &str) -> String {
+        let to = format!("<{email}>");
+        let started = Instant::now();
+        loop {
+            let found = {
+                let log = self.log.lock().unwrap();
+                let mut recipient_matches = false;
+                log.lines().find_map(|l| {
+                    if l.contains("To: ") {
+                        recipient_matches = l.contains(&to);
+                    }
+                    l.strip_prefix("Confirmation Token: ")
+                        .filter(|_| recipient_matches)
+                        .map(str::to_owned)
+                })
+            };
+            if let Some(token) = found {
+                return token;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no confirmation email to {email} in the log"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Kills the server with SIGKILL: no shutdown, no checkpoint.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
