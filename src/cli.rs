@@ -177,9 +177,10 @@ enum ImportSource {
         /// Report what would be copied, change nothing
         #[arg(long)]
         dry_run: bool,
-        /// Keyward's database [default: ./data/keyward.db]
+        /// Keyward's database: its SQLite file, or a `postgres://` URL (as --database-url)
+        /// [default: ./data/keyward.db]
         #[arg(long, env = "KEYWARD_DB")]
-        into: Option<PathBuf>,
+        into: Option<String>,
     },
 }
 
@@ -245,18 +246,24 @@ enum AdminCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let log_format = cli.settings.log_format;
+    let mut settings = cli.settings;
     let db = match &cli.command {
-        Some(
-            Command::Serve { db }
-            | Command::Admin { db, .. }
-            | Command::Backup { db, .. }
-            | Command::Import {
-                source: ImportSource::Bencher { into: db, .. },
-            },
-        ) => db.clone().or(cli.db),
+        Some(Command::Serve { db } | Command::Admin { db, .. } | Command::Backup { db, .. }) => {
+            db.clone().or(cli.db)
+        }
+        Some(Command::Import {
+            source: ImportSource::Bencher { into, .. },
+        }) => match into {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                settings.database_url = Some(url.clone());
+                cli.db
+            }
+            Some(path) => Some(PathBuf::from(path)),
+            None => cli.db,
+        },
         Some(Command::Healthcheck) | None => cli.db,
     };
-    let config = match resolve(cli.settings, db) {
+    let config = match resolve(settings, db) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("keyward: {e}");
@@ -386,6 +393,7 @@ fn import(
         Some(path) => crate::db::import::read_bencher_config(path)?,
         None => crate::db::import::BencherSecurity::default(),
     };
+    crate::db::import::check_file(source)?;
     let db = crate::server::open_db(config)?;
     let now = chrono::Utc::now().timestamp();
     let report = crate::db::import::import_bencher(&db, source, &security, dry_run, now)?;

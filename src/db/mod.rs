@@ -11,6 +11,7 @@
 mod conn;
 pub mod credentials;
 mod engine;
+pub mod import;
 pub mod marks;
 pub mod organizations;
 pub mod postgres;
@@ -25,7 +26,7 @@ pub(crate) use conn::each_backend;
 pub use conn::{Backend, Conn, atomically};
 pub use engine::Db;
 pub use sqlite::{
-    BUSY_TIMEOUT_MS, BackupError, DbError, MIGRATIONS, ReadersState, import, is_busy, reader_count,
+    BUSY_TIMEOUT_MS, BackupError, DbError, MIGRATIONS, ReadersState, is_busy, reader_count,
 };
 
 /// Whether a statement broke a unique constraint: another row (perhaps written at the same

@@ -17,6 +17,26 @@ pub fn setting(conn: &mut Conn, name: &str) -> QueryResult<Option<String>> {
     })
 }
 
+/// Stores a setting adopted from elsewhere, replacing an earlier one of that name.
+pub fn adopt(conn: &mut Conn, name: &str, value: &str, now: i64) -> QueryResult<()> {
+    each_backend!(conn, |conn| {
+        diesel::insert_into(keyward_setting::table)
+            .values((
+                keyward_setting::name.eq(name),
+                keyward_setting::value.eq(value),
+                keyward_setting::modified.eq(now),
+            ))
+            .on_conflict(keyward_setting::name)
+            .do_update()
+            .set((
+                keyward_setting::value.eq(value),
+                keyward_setting::modified.eq(now),
+            ))
+            .execute(conn)
+            .map(drop)
+    })
+}
+
 /// The stored JWT secret, if one was generated before.
 pub fn secret_key(conn: &mut Conn) -> QueryResult<Option<String>> {
     each_backend!(conn, |conn| {

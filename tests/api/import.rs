@@ -71,16 +71,18 @@ fn bencher_db(path: &std::path::Path, with_tokens: bool) -> (String, String) {
     (live, revoked)
 }
 
-fn open(db: &std::path::Path) -> AppState {
-    let config = Config::resolve(
-        Overrides {
-            db: Some(db.to_owned()),
-            ..Overrides::default()
-        },
-        None,
-        None,
-    )
-    .unwrap();
+/// Keyward's database for a test: a file in `dir`, or with `KEYWARD_TEST_DATABASE_URL` a
+/// PostgreSQL database of its own (the same one each time the target is opened).
+fn target(dir: &std::path::Path) -> Overrides {
+    Overrides {
+        db: Some(dir.join("keyward.db")),
+        database_url: crate::helpers::test_database(),
+        ..Overrides::default()
+    }
+}
+
+fn open(target: &Overrides) -> AppState {
+    let config = Config::resolve(target.clone(), None, None).unwrap();
     keyward::server::open_state(&config, Clock::System).unwrap()
 }
 
@@ -115,7 +117,7 @@ async fn import_bencher_keeps_every_credential_working() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("bencher.db");
     let (live_jwt, revoked_jwt) = bencher_db(&source, true);
-    let target = dir.path().join("keyward.db");
+    let target = target(dir.path());
     let security = BencherSecurity {
         secret_key: Some(SECRET.into()),
         issuer: Some(ISSUER.into()),
@@ -215,7 +217,7 @@ async fn import_bencher_failure_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("bencher.db");
     bencher_db(&source, false);
-    let state = open(&dir.path().join("keyward.db"));
+    let state = open(&target(dir.path()));
     let before = rows(&state);
     let err =
         import_bencher(&state.db, &source, &BencherSecurity::default(), false, 0).unwrap_err();
@@ -238,7 +240,7 @@ async fn import_bencher_keeps_bencher_s_first_user_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("bencher.db");
     bencher_db(&source, true);
-    let state = open(&dir.path().join("keyward.db"));
+    let state = open(&target(dir.path()));
     import_bencher(
         &state.db,
         &source,

@@ -15,7 +15,6 @@
 //! No connection is ever held across an `.await`.
 
 mod checkpoint;
-pub mod import;
 mod readers;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};

@@ -5,6 +5,12 @@
 //!
 //! All in one transaction: a failure leaves Keyward's database as it was, and `--dry-run`
 //! rolls back after counting. Rows are matched by UUID, so a second run copies nothing.
+//!
+//! The copies are SQL (`INSERT … SELECT` from the Bencher tables), written once. On SQLite
+//! the Bencher file is attached as the schema `bencher`; on PostgreSQL its tables are first
+//! staged, in chunks, into temporary tables `bencher_<table>` of the same transaction (read
+//! from the file as JSON rows, written with `json_populate_recordset`), and the statements'
+//! table names are rewritten to match.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,6 +21,142 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::db::Db;
+
+/// The Bencher columns the copies read, per table, with their PostgreSQL staging types.
+const STAGED: [(&str, &[(&str, &str)]); 8] = [
+    (
+        "user",
+        &[
+            ("id", "integer"),
+            ("uuid", "text"),
+            ("name", "text"),
+            ("slug", "text"),
+            ("email", "text"),
+            ("admin", "boolean"),
+            ("locked", "boolean"),
+            ("created", "bigint"),
+            ("modified", "bigint"),
+        ],
+    ),
+    (
+        "organization",
+        &[
+            ("id", "integer"),
+            ("uuid", "text"),
+            ("name", "text"),
+            ("slug", "text"),
+            ("license", "text"),
+            ("created", "bigint"),
+            ("modified", "bigint"),
+            ("deleted", "bigint"),
+        ],
+    ),
+    (
+        "organization_role",
+        &[
+            ("user_id", "integer"),
+            ("organization_id", "integer"),
+            ("role", "text"),
+            ("created", "bigint"),
+            ("modified", "bigint"),
+        ],
+    ),
+    (
+        "project",
+        &[
+            ("id", "integer"),
+            ("uuid", "text"),
+            ("organization_id", "integer"),
+            ("name", "text"),
+            ("slug", "text"),
+            ("url", "text"),
+            ("visibility", "integer"),
+            ("created", "bigint"),
+            ("modified", "bigint"),
+            ("deleted", "bigint"),
+        ],
+    ),
+    (
+        "project_role",
+        &[
+            ("user_id", "integer"),
+            ("project_id", "integer"),
+            ("role", "text"),
+            ("created", "bigint"),
+            ("modified", "bigint"),
+        ],
+    ),
+    (
+        "token",
+        &[
+            ("uuid", "text"),
+            ("user_id", "integer"),
+            ("name", "text"),
+            ("jwt", "text"),
+            ("creation", "bigint"),
+            ("expiration", "bigint"),
+            ("revoked", "bigint"),
+        ],
+    ),
+    (
+        "project_key",
+        &[
+            ("uuid", "text"),
+            ("project_id", "integer"),
+            ("creator_id", "integer"),
+            ("name", "text"),
+            ("key_hash", "text"),
+            ("creation", "bigint"),
+            ("expiration", "bigint"),
+            ("revoked", "bigint"),
+        ],
+    ),
+    (
+        "user_key",
+        &[
+            ("uuid", "text"),
+            ("user_id", "integer"),
+            ("name", "text"),
+            ("key_hash", "text"),
+            ("creation", "bigint"),
+            ("expiration", "bigint"),
+            ("revoked", "bigint"),
+        ],
+    ),
+];
+
+/// Rows staged per statement on PostgreSQL.
+const STAGE_CHUNK: i64 = 5_000;
+
+/// Where the copies read the Bencher tables from and write Keyward's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// `bencher.<table>` (the attached file) into `main.<table>`.
+    Sqlite,
+    /// `bencher_<table>` (temporary staging tables) into `"<table>"`.
+    Postgres,
+}
+
+impl Dialect {
+    /// The statement `sql`, written for SQLite, with its table names for this dialect.
+    fn sql(self, sql: &str) -> String {
+        match self {
+            Self::Sqlite => sql.to_owned(),
+            Self::Postgres => {
+                let mut tables: Vec<&str> = STAGED.iter().map(|(t, _)| *t).collect();
+                // `user_key` before `user`, so that no name is cut by a shorter one.
+                tables.sort_by_key(|t| std::cmp::Reverse(t.len()));
+                let mut sql = sql.to_owned();
+                for t in tables {
+                    sql = sql
+                        .replace(&format!("bencher.{t}"), &format!("bencher_{t}"))
+                        .replace(&format!("main.{t}"), &format!("\"{t}\""));
+                }
+                sql
+            }
+        }
+    }
+}
 
 /// Why an import stopped (nothing was changed).
 #[derive(Debug, thiserror::Error)]
@@ -94,12 +236,14 @@ const COPIES: [(&str, &str); 8] = [
         SELECT b.uuid, b.name, b.slug, lower(b.email), b.admin, b.locked, b.created, b.modified
         FROM bencher.user b
         WHERE NOT EXISTS (SELECT 1 FROM main.user m
-            WHERE m.uuid = b.uuid OR m.slug = b.slug OR m.email = lower(b.email))"),
+            WHERE m.uuid = b.uuid OR m.slug = b.slug OR m.email = lower(b.email))
+        ORDER BY b.id"),
     ("organization", "INSERT INTO main.organization (uuid, name, slug, license, created, modified, deleted)
         SELECT b.uuid, b.name, b.slug, b.license, b.created, b.modified, b.deleted
         FROM bencher.organization b
         WHERE NOT EXISTS (SELECT 1 FROM main.organization m
-            WHERE m.uuid = b.uuid OR m.slug = b.slug OR m.license = b.license)"),
+            WHERE m.uuid = b.uuid OR m.slug = b.slug OR m.license = b.license)
+        ORDER BY b.id"),
     ("organization_role", "INSERT INTO main.organization_role (user_id, organization_id, role, created, modified)
         SELECT mu.id, mo.id, r.role, r.created, r.modified
         FROM bencher.organization_role r
@@ -114,7 +258,8 @@ const COPIES: [(&str, &str); 8] = [
         JOIN bencher.organization bo ON bo.id = b.organization_id
         JOIN main.organization mo ON mo.uuid = bo.uuid
         WHERE NOT EXISTS (SELECT 1 FROM main.project m
-            WHERE m.uuid = b.uuid OR m.slug = b.slug OR (m.organization_id = mo.id AND m.name = b.name))"),
+            WHERE m.uuid = b.uuid OR m.slug = b.slug OR (m.organization_id = mo.id AND m.name = b.name))
+        ORDER BY b.id"),
     ("project_role", "INSERT INTO main.project_role (user_id, project_id, role, created, modified)
         SELECT mu.id, mp.id, r.role, r.created, r.modified
         FROM bencher.project_role r
@@ -194,40 +339,52 @@ pub fn import_bencher(
     dry_run: bool,
     now: i64,
 ) -> Result<Report, ImportError> {
-    if matches!(db, Db::Postgres(_)) {
-        return Err(ImportError::Invalid(
-            "importing into PostgreSQL is not supported yet: import into a Keyward SQLite file"
-                .to_owned(),
-        ));
+    check_file(source)?;
+    let uri = format!("file:{}?mode=ro", source.display());
+    match db {
+        Db::Sqlite(_) => db.run_sync(|c| -> Result<Report, ImportError> {
+            let quoted = uri.replace('\'', "''");
+            c.batch_execute(&format!("ATTACH DATABASE '{quoted}' AS bencher"))?;
+            let result = check_source(c, "bencher.")
+                .and_then(|()| copy_all(c, Dialect::Sqlite, |_| Ok(()), security, dry_run, now));
+            // DETACH only outside a transaction; the copy's transaction is over either way.
+            let detached = c.batch_execute("DETACH DATABASE bencher");
+            let report = result?;
+            detached?;
+            Ok(report)
+        }),
+        Db::Postgres(_) => {
+            let mut file =
+                super::Conn::Sqlite(diesel::SqliteConnection::establish(&uri).map_err(|e| {
+                    ImportError::Invalid(format!("cannot open {}: {e}", source.display()))
+                })?);
+            check_source(&mut file, "")?;
+            db.run_sync(|c| {
+                let stage = |c: &mut Conn| stage(&mut file, c);
+                copy_all(c, Dialect::Postgres, stage, security, dry_run, now)
+            })
+        }
     }
-    if !source.is_file() {
-        return Err(ImportError::Invalid(format!(
-            "no Bencher database at {}",
-            source.display()
-        )));
-    }
-    let uri = format!("file:{}?mode=ro", source.display()).replace('\'', "''");
-    db.run_sync(|c| -> Result<Report, ImportError> {
-        c.batch_execute(&format!("ATTACH DATABASE '{uri}' AS bencher"))?;
-        let result = copy_all(c, security, dry_run, now);
-        // DETACH only outside a transaction; the copy's transaction is over either way.
-        let detached = c.batch_execute("DETACH DATABASE bencher");
-        let report = result?;
-        detached?;
-        Ok(report)
-    })
 }
 
-fn copy_all(
-    c: &mut Conn,
-    security: &BencherSecurity,
-    dry_run: bool,
-    now: i64,
-) -> Result<Report, ImportError> {
+/// Refuses a source that is not a file, before anything connects to Keyward's database.
+pub fn check_file(source: &Path) -> Result<(), ImportError> {
+    if source.is_file() {
+        Ok(())
+    } else {
+        Err(ImportError::Invalid(format!(
+            "no Bencher database at {}",
+            source.display()
+        )))
+    }
+}
+
+/// Refuses a source without every table the copies read (`prefix` is its schema, if any).
+fn check_source(c: &mut Conn, prefix: &str) -> Result<(), ImportError> {
     for (table, _) in COPIES {
-        let found: Vec<Count> = diesel::sql_query(
-            "SELECT count(*) AS n FROM bencher.sqlite_master WHERE type = 'table' AND name = ?",
-        )
+        let found: Vec<Count> = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?"
+        ))
         .bind::<Text, _>(table)
         .load(c)?;
         if found.first().map_or(0, |r| r.n) == 0 {
@@ -236,24 +393,100 @@ fn copy_all(
             )));
         }
     }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct JsonRow {
+    #[diesel(sql_type = Text)]
+    row: String,
+}
+
+/// Copies the Bencher tables the copies read from `file` into temporary tables of the
+/// PostgreSQL transaction `c` is in (dropped at its end), `STAGE_CHUNK` rows at a time.
+fn stage(file: &mut Conn, c: &mut Conn) -> Result<(), ImportError> {
+    for (table, columns) in STAGED {
+        let ddl = columns
+            .iter()
+            .map(|(name, ty)| format!("{name} {ty}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        c.batch_execute(&format!(
+            "CREATE TEMPORARY TABLE bencher_{table} ({ddl}) ON COMMIT DROP"
+        ))?;
+        // SQLite keeps booleans as integers; JSON true/false is what PostgreSQL reads.
+        let fields = columns
+            .iter()
+            .map(|(name, ty)| match *ty {
+                "boolean" => {
+                    format!("'{name}', json(CASE WHEN \"{name}\" THEN 'true' ELSE 'false' END)")
+                }
+                _ => format!("'{name}', \"{name}\""),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut offset = 0;
+        loop {
+            let rows: Vec<JsonRow> = diesel::sql_query(format!(
+                "SELECT json_object({fields}) AS row FROM \"{table}\" ORDER BY rowid \
+                 LIMIT {STAGE_CHUNK} OFFSET {offset}"
+            ))
+            .load(file)?;
+            if rows.is_empty() {
+                break;
+            }
+            let n = i64::try_from(rows.len()).unwrap_or(STAGE_CHUNK);
+            let json = format!(
+                "[{}]",
+                rows.into_iter()
+                    .map(|r| r.row)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            diesel::sql_query(format!(
+                "INSERT INTO bencher_{table} \
+                 SELECT * FROM json_populate_recordset(NULL::bencher_{table}, $1::json)"
+            ))
+            .bind::<Text, _>(json)
+            .execute(c)?;
+            if n < STAGE_CHUNK {
+                break;
+            }
+            offset += STAGE_CHUNK;
+        }
+    }
+    Ok(())
+}
+
+fn copy_all(
+    c: &mut Conn,
+    dialect: Dialect,
+    stage: impl FnOnce(&mut Conn) -> Result<(), ImportError>,
+    security: &BencherSecurity,
+    dry_run: bool,
+    now: i64,
+) -> Result<Report, ImportError> {
     let mut report = Report {
         dry_run,
         ..Report::default()
     };
     let outcome = crate::db::atomically(c, |c| -> Result<(), ImportError> {
+        stage(c)?;
         for (table, insert) in COPIES {
-            report.tables.push(copy_table(c, table, insert)?);
+            report
+                .tables
+                .push(copy_table(c, dialect, table, &dialect.sql(insert))?);
         }
         // Bencher's first user stays the first: a later signup does not become admin.
         if let Some(oldest) = crate::db::users::oldest(c)? {
             crate::db::users::claim_first(c, oldest)?;
         }
         if let Some(secret) = &security.secret_key {
-            adopt(c, "secret_key", secret, now)?;
+            crate::db::settings::adopt(c, "secret_key", secret, now)?;
             report.adopted_secret = true;
         }
         if let Some(issuer) = &security.issuer {
-            adopt(c, "issuer", issuer, now)?;
+            crate::db::settings::adopt(c, "issuer", issuer, now)?;
             report.adopted_issuer = Some(issuer.clone());
         }
         if dry_run {
@@ -269,9 +502,14 @@ fn copy_all(
     }
 }
 
-fn copy_table(c: &mut Conn, table: &'static str, insert: &str) -> Result<TableReport, ImportError> {
+fn copy_table(
+    c: &mut Conn,
+    dialect: Dialect,
+    table: &'static str,
+    insert: &str,
+) -> Result<TableReport, ImportError> {
     let count = |c: &mut Conn, sql: String| -> Result<i64, ImportError> {
-        let rows: Vec<Count> = diesel::sql_query(sql).load(c)?;
+        let rows: Vec<Count> = diesel::sql_query(dialect.sql(&sql)).load(c)?;
         Ok(rows.first().map_or(0, |r| r.n))
     };
     let in_source = count(c, format!("SELECT count(*) AS n FROM bencher.{table}"))?;
@@ -288,9 +526,9 @@ fn copy_table(c: &mut Conn, table: &'static str, insert: &str) -> Result<TableRe
     };
     let copied = i64::try_from(diesel::sql_query(insert).execute(c)?).unwrap_or(i64::MAX);
     let skipped_examples = if has_uuid {
-        let rows: Vec<Uuid> = diesel::sql_query(format!(
+        let rows: Vec<Uuid> = diesel::sql_query(dialect.sql(&format!(
             "SELECT b.uuid AS uuid FROM bencher.{table} b WHERE b.uuid NOT IN (SELECT uuid FROM main.{table}) LIMIT 10"
-        ))
+        )))
         .load(c)?;
         rows.into_iter().map(|r| r.uuid).collect()
     } else {
@@ -314,17 +552,4 @@ fn copy_table(c: &mut Conn, table: &'static str, insert: &str) -> Result<TableRe
         skipped: skipped.max(0),
         skipped_examples,
     })
-}
-
-/// Stores one of Bencher's JWT settings for Keyward to use (unless configured explicitly).
-fn adopt(c: &mut Conn, name: &str, value: &str, now: i64) -> Result<(), ImportError> {
-    diesel::sql_query(
-        "INSERT INTO keyward_setting (name, value, modified) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, modified = excluded.modified",
-    )
-    .bind::<Text, _>(name)
-    .bind::<Text, _>(value)
-    .bind::<BigInt, _>(now)
-    .execute(c)?;
-    Ok(())
 }
