@@ -150,7 +150,8 @@ enum Command {
         #[command(subcommand)]
         source: ImportSource,
     },
-    /// Exit 0 if the server at the configured address answers, 1 otherwise
+    /// Exit 0 if the server at the configured address is ready (its database answers:
+    /// GET /readyz), 1 otherwise
     Healthcheck,
     /// Write a consistent copy of the database to a new file (safe while the server runs)
     Backup {
@@ -414,21 +415,31 @@ fn healthcheck(bind: SocketAddr) -> ExitCode {
     } else {
         bind
     };
-    let check = || -> std::io::Result<bool> {
+    let check = || -> std::io::Result<String> {
         let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(3))?;
         stream.set_read_timeout(Some(Duration::from_secs(3)))?;
         write!(
             stream,
-            "GET /v0/server/version HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+            "GET /readyz HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
         )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
-        Ok(response.starts_with("HTTP/1.1 200"))
+        Ok(response)
     };
-    if let Ok(true) = check() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("keyward: no healthy server at {target}");
-        ExitCode::FAILURE
+    match check() {
+        Ok(response) if response.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(response) if response.starts_with("HTTP/1.1 503") => {
+            let reason = response
+                .split_once("\r\n\r\n")
+                .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(body).ok())
+                .and_then(|v| v["message"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            eprintln!("keyward: the server at {target} answers 503: {reason}");
+            ExitCode::FAILURE
+        }
+        _ => {
+            eprintln!("keyward: no healthy server at {target}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -77,6 +77,18 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Drops the database at `url`, closing every connection to it.
+    fn drop_database(&self, url: &str) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let (_, name) = url.rsplit_once('/').unwrap();
+        let mut conn = diesel::PgConnection::establish(&self.admin_url).unwrap();
+        conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         if let Some(dir) = &self.started {
@@ -646,6 +658,34 @@ fn three_servers_on_one_database_agree_and_survive_a_kill() {
         l.keys.len(),
         l.keys.values().filter(|k| k.revoked).count()
     );
+    drop(l);
+
+    // Readiness follows the database: ready now; once the database is gone, 503 and a
+    // failing `keyward healthcheck`, while liveness still answers.
+    let healthcheck = |addr: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["healthcheck", "--bind", addr])
+            .output()
+            .unwrap()
+    };
+    for server in &servers {
+        let out = healthcheck(&server.addr);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    pg.drop_database(&url);
+    for server in &servers {
+        let (status, _, body) = server.call("GET", "/readyz", None, None);
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("Not ready: the database"), "{body}");
+        assert_eq!(server.call("GET", "/healthz", None, None).0, 200);
+        let out = healthcheck(&server.addr);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Not ready: the database"));
+    }
     for server in servers {
         let (exit, _) = server.terminate();
         assert!(exit.success());

@@ -337,7 +337,7 @@ pub async fn route(
         return next.run(req).await;
     };
     let method = req.method().clone();
-    let mut response = if method == Method::HEAD {
+    let mut response = if method == Method::HEAD && !super::probes::PATHS.contains(&&**template) {
         method_not_allowed(meta)
     } else {
         let response = next.run(req).await;

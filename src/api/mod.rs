@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod organizations;
 pub mod pagination;
+pub mod probes;
 pub mod project_keys;
 pub mod projects;
 pub mod server;
@@ -47,6 +48,8 @@ fn user_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(server::server_config_console_get))
         .routes(routes!(server::server_spec_get))
         .routes(routes!(metrics::metrics_get))
+        .routes(routes!(probes::healthz_get))
+        .routes(routes!(probes::readyz_get))
         .routes(routes!(auth::auth_signup_post))
         .routes(routes!(auth::auth_login_post))
         .routes(routes!(auth::auth_confirm_post))

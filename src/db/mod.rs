@@ -64,6 +64,16 @@ pub trait WriteError: From<DbError> + From<diesel::result::Error> {
     fn raced(&self) -> bool;
 }
 
+/// `SELECT 1`: whether the database answers (readiness).
+pub fn ping(conn: &mut Conn) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    each_backend!(conn, |conn| {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+            .execute(conn)
+            .map(drop)
+    })
+}
+
 diesel::define_sql_function! {
     /// SQL's `lower`: searches compare lowercased text, so that `LIKE` ignores case on both
     /// backends (SQLite's `LIKE` already ignores ASCII case and its `lower` is ASCII-only, so

@@ -87,3 +87,17 @@ async fn metrics_count_requests_and_auth_outcomes_without_secrets() {
         assert!(!text.contains(secret), "the metrics show {secret}");
     }
 }
+
+/// The probes answer without credentials, to GET and HEAD; readiness has asked the
+/// database (on either backend).
+#[tokio::test]
+async fn probes_answer_get_and_head() {
+    let app = TestApp::new();
+    for path in ["/healthz", "/readyz"] {
+        let res = app.get(path).send().await.expect(200);
+        assert_eq!(res.json(), json!({"status": "ok"}), "{path}");
+        let res = app.req("HEAD", path).send().await.expect(200);
+        assert_eq!(res.text, "", "{path}: HEAD has no body");
+    }
+    app.post("/readyz").send().await.expect(405);
+}
