@@ -3,6 +3,9 @@
 --   BENCH_MODE   get (default) | post | mix | churn
 --   BENCH_GET    for mix: the S2 path; BENCH_LIST: the S5 path; BENCH_POST: the S7 path
 --   churn: creates keys at the URL's path and revokes each one it created, in turn
+--   BENCH_PORTS  several servers: their ports on the URL's host, comma-separated; wrk's
+--                threads are dealt out over them in turn (each thread's connections go to
+--                one server), so give wrk at least as many threads as servers
 -- Prints one line "BENCH {json}" with the counts and latency percentiles when done.
 
 local auth = os.getenv("BENCH_AUTH")
@@ -10,6 +13,19 @@ local mode = os.getenv("BENCH_MODE") or "get"
 local headers = {}
 if auth and auth ~= "" then
   headers["Authorization"] = "Bearer " .. auth
+end
+
+local ports = {}
+for p in string.gmatch(os.getenv("BENCH_PORTS") or "", "%d+") do
+  table.insert(ports, p)
+end
+local threads = 0
+setup = function(thread)
+  if #ports > 0 then
+    local port = ports[(threads % #ports) + 1]
+    thread.addr = wrk.lookup(wrk.host, port)[1]
+  end
+  threads = threads + 1
 end
 
 local body = '{"name":"bench"}'

@@ -27,6 +27,7 @@ use keyward::state::Clock;
 
 struct Args {
     db: PathBuf,
+    database_url: Option<String>,
     keys: usize,
     users: usize,
     tokens: usize,
@@ -36,6 +37,7 @@ struct Args {
 fn args() -> Result<Args, Box<dyn Error>> {
     let mut a = Args {
         db: PathBuf::from("seed.db"),
+        database_url: None,
         keys: 100_000,
         users: 1_000,
         tokens: 5,
@@ -46,6 +48,7 @@ fn args() -> Result<Args, Box<dyn Error>> {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--db" => a.db = value.into(),
+            "--database-url" => a.database_url = Some(value),
             "--keys" => a.keys = value.parse()?,
             "--users" => a.users = value.parse()?,
             "--tokens" => a.tokens = value.parse()?,
@@ -195,6 +198,7 @@ fn main() -> Res<()> {
     let config = Config::resolve(
         Overrides {
             db: Some(args.db.clone()),
+            database_url: args.database_url.clone().map(keyward::config::Secret::new),
             ..Overrides::default()
         },
         None,

@@ -81,3 +81,70 @@ where
         _ => conn.transaction(f),
     }
 }
+
+/// A backend's own connection, and how it opens a transaction whose reads all come from one
+/// snapshot.
+pub trait SnapshotConnection:
+    diesel::Connection<TransactionManager = AnsiTransactionManager>
+{
+    /// SQLite: a read transaction (deferred). PostgreSQL: `REPEATABLE READ`, read-only.
+    const BEGIN_SNAPSHOT: &'static str;
+}
+
+impl SnapshotConnection for diesel::SqliteConnection {
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN";
+}
+
+impl SnapshotConnection for diesel::PgConnection {
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+}
+
+/// Runs `f` so that all it reads comes from one snapshot (a page and its total): directly
+/// when a transaction is already open (SQLite's read door always opens one, as does every
+/// write), else in a snapshot transaction of its own (PostgreSQL's read door runs each
+/// statement on its own, which saves two round trips per request). No savepoint: reading
+/// needs none.
+pub fn one_snapshot<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let open = each_backend!(&mut *conn, |c| {
+        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+    })?
+    .is_some();
+    if open {
+        return f(conn);
+    }
+    let begin = match conn {
+        Conn::Sqlite(_) => diesel::SqliteConnection::BEGIN_SNAPSHOT,
+        Conn::Pg(_) => diesel::PgConnection::BEGIN_SNAPSHOT,
+    };
+    in_transaction(conn, begin, f)
+}
+
+/// [`one_snapshot`] on a backend's own connection (inside `each_backend!`).
+pub fn one_snapshot_on<C, T, E, F>(conn: &mut C, f: F) -> Result<T, E>
+where
+    C: SnapshotConnection,
+    F: FnOnce(&mut C) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let open = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some();
+    if open {
+        return f(conn);
+    }
+    AnsiTransactionManager::begin_transaction_sql(conn, C::BEGIN_SNAPSHOT)?;
+    match f(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}

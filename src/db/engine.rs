@@ -37,7 +37,9 @@ impl Db {
         postgres::Engine::connect(url, options).map(Self::Postgres)
     }
 
-    /// Runs `f` (reads) in one read transaction: the request sees one snapshot.
+    /// Runs `f` (reads). On SQLite in one read transaction (one snapshot); on PostgreSQL
+    /// each statement on its own, with what must agree read through
+    /// [`one_snapshot`](super::one_snapshot).
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,

@@ -23,7 +23,7 @@ mod sqlite;
 pub mod users;
 
 pub(crate) use conn::each_backend;
-pub use conn::{Backend, Conn, atomically};
+pub use conn::{Backend, Conn, atomically, one_snapshot, one_snapshot_on};
 pub use engine::Db;
 pub use sqlite::{
     BUSY_TIMEOUT_MS, BackupError, DbError, MIGRATIONS, ReadersState, is_busy, reader_count,

@@ -165,7 +165,7 @@ pub fn list(
             }
             q
         };
-        conn.transaction(|c| {
+        crate::db::one_snapshot_on(conn, |c| {
             let total = filtered().count().get_result(c)?;
             let q = filtered().select(QueryOrganization::as_select());
             let q = if page.desc {
@@ -222,7 +222,7 @@ pub fn members(
         }
         q
     };
-    conn.transaction(|c| {
+    crate::db::one_snapshot(conn, |c| {
         let total = filtered().count().get_result(c)?;
         let q = filtered().select(member_select());
         let q = if page.desc {

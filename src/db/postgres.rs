@@ -4,6 +4,7 @@
 //! share one database.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -50,6 +51,10 @@ fn backoff(attempt: u32) -> Duration {
 #[derive(Clone)]
 pub struct Engine {
     pool: Pool<Manager>,
+    /// One per pooled connection: how many requests may be on the database at once.
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Requests waiting for a permit (the readers' gauge's queue).
+    waiting: Arc<AtomicUsize>,
     marks: Arc<super::marks::PageMarks>,
 }
 
@@ -138,12 +143,17 @@ impl Engine {
             .max_size(options.pool_size)
             .min_idle(Some(options.pool_size.min(4)))
             .connection_timeout(options.checkout)
+            // No `SELECT 1` before each request (one round trip in six on a key view): a
+            // connection that broke is known by its error and dropped (`has_broken`).
+            .test_on_check_out(false)
             .build(Manager {
                 url: url.to_owned(),
             })
             .map_err(|e| DbError::Pool(e.to_string()))?;
         Ok(Self {
             pool,
+            permits: Arc::new(tokio::sync::Semaphore::new(options.pool_size as usize)),
+            waiting: Arc::default(),
             marks: Arc::default(),
         })
     }
@@ -152,28 +162,28 @@ impl Engine {
         self.marks.clone()
     }
 
-    /// The pool as the readers' gauge shows it: idle and checked-out connections.
+    /// The pool as the readers' gauge shows it: idle and checked-out connections, and the
+    /// requests waiting for one.
     pub fn readers_state(&self) -> ReadersState {
         let state = self.pool.state();
         ReadersState {
             idle: state.idle_connections as usize,
             busy: (state.connections - state.idle_connections) as usize,
-            queued: 0,
+            queued: self.waiting.load(Ordering::Relaxed),
         }
     }
 
-    /// Runs `f` in one `REPEATABLE READ` transaction (one snapshot, as on SQLite) on a pooled
-    /// connection, on a blocking thread.
+    /// Runs `f` (reads) on a pooled connection, on a blocking thread, each statement on its
+    /// own: it sees what was committed when it ran. What must agree (a page and its total)
+    /// reads one snapshot through [`one_snapshot`](super::one_snapshot). A transaction
+    /// around every request cost two of a key view's five round trips.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.blocking(|conn| {
-            in_transaction(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
-        })
-        .await
+        self.blocking(f).await
     }
 
     /// Runs `f` in one `READ COMMITTED` transaction; the answer comes after COMMIT. Rules
@@ -221,7 +231,14 @@ impl Engine {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        // Requests queue here, in order and without a thread each, for one of the pool's
+        // connections; on a blocking thread the checkout then never waits.
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let permit = permit.map_err(|_| DbError::Failed)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let _entered = span.enter();
             let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
             f(&mut conn)

@@ -150,7 +150,7 @@ pub fn list(
             }
             q
         };
-        conn.transaction(|c| {
+        crate::db::one_snapshot_on(conn, |c| {
             let total = filtered().count().get_result(c)?;
             let q = filtered().select(QueryProject::as_select());
             let q = if page.desc {
@@ -293,7 +293,7 @@ pub fn list_visible(
     page: Page,
 ) -> QueryResult<Listed<(QueryProject, String)>> {
     let filtered = || visible(viewer, filter);
-    conn.transaction(|c| {
+    crate::db::one_snapshot(conn, |c| {
         let total = filtered().count().get_result(c)?;
         let q = filtered().select((QueryProject::as_select(), organization::uuid));
         let q = if page.desc {

@@ -152,7 +152,7 @@ pub fn list(conn: &mut Conn, filter: &Filter, page: Page) -> QueryResult<Listed<
             }
             q
         };
-        conn.transaction(|c| {
+        crate::db::one_snapshot_on(conn, |c| {
             let total = filtered().count().get_result(c)?;
             let q = filtered().select(QueryUser::as_select());
             let q = if page.desc {

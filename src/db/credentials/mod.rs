@@ -179,37 +179,41 @@ pub fn list(
     page: Page,
 ) -> QueryResult<Listed<CredentialRow>> {
     match sel.table {
-        Table::ProjectKey => {
-            conn.transaction(|c| project_list::list(c, marks, sel.owner_id, sel.filter, page))
-        }
-        Table::UserKey => each_backend!(conn, |conn| conn.transaction(|c| {
-            use user_key::{creation, id, name, revoked, user_id, uuid};
-            let q = || {
-                let q = user_key::table
-                    .filter(user_id.eq(sel.owner_id))
-                    .filter(matching(name, uuid, revoked, sel.filter))
-                    .into_boxed();
-                match sel.only {
-                    Some(key) => q.filter(id.eq(key)),
-                    None => q,
-                }
-            };
-            let rows = in_order(q().select(user_key_row()), (name, creation, id), page.desc);
-            let rows = rows.limit(page.limit).offset(page.offset).load(c)?;
-            Ok((rows, q().count().get_result(c)?))
-        })),
-        Table::Token => each_backend!(conn, |conn| conn.transaction(|c| {
-            use token::{expiration, id, name, revoked, user_id, uuid};
-            let q = || {
-                let of_owner = token::table.filter(user_id.eq(sel.owner_id));
-                of_owner
-                    .filter(matching(name, uuid, revoked, sel.filter))
-                    .into_boxed()
-            };
-            let tokens = in_order(q().select(token_row()), (name, expiration, id), page.desc);
-            let tokens = tokens.limit(page.limit).offset(page.offset).load(c)?;
-            Ok((tokens, q().count().get_result(c)?))
-        })),
+        Table::ProjectKey => crate::db::one_snapshot(conn, |c| {
+            project_list::list(c, marks, sel.owner_id, sel.filter, page)
+        }),
+        Table::UserKey => crate::db::one_snapshot(conn, |c| {
+            each_backend!(c, |c| {
+                use user_key::{creation, id, name, revoked, user_id, uuid};
+                let q = || {
+                    let q = user_key::table
+                        .filter(user_id.eq(sel.owner_id))
+                        .filter(matching(name, uuid, revoked, sel.filter))
+                        .into_boxed();
+                    match sel.only {
+                        Some(key) => q.filter(id.eq(key)),
+                        None => q,
+                    }
+                };
+                let rows = in_order(q().select(user_key_row()), (name, creation, id), page.desc);
+                let rows = rows.limit(page.limit).offset(page.offset).load(c)?;
+                Ok((rows, q().count().get_result(c)?))
+            })
+        }),
+        Table::Token => crate::db::one_snapshot(conn, |c| {
+            each_backend!(c, |c| {
+                use token::{expiration, id, name, revoked, user_id, uuid};
+                let q = || {
+                    let of_owner = token::table.filter(user_id.eq(sel.owner_id));
+                    of_owner
+                        .filter(matching(name, uuid, revoked, sel.filter))
+                        .into_boxed()
+                };
+                let tokens = in_order(q().select(token_row()), (name, expiration, id), page.desc);
+                let tokens = tokens.limit(page.limit).offset(page.offset).load(c)?;
+                Ok((tokens, q().count().get_result(c)?))
+            })
+        }),
     }
 }
 
