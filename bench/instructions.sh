@@ -4,6 +4,8 @@
 #
 #   bash bench/instructions.sh [BINARY ...]    # default: target/release/keyward
 #   INSTR_PATH=/v0/projects/bench-project/keys bash bench/instructions.sh ...   # S5 instead
+#   INSTR_METHOD=POST INSTR_PATH=/v0/projects/bench-project/keys bash bench/instructions.sh ...
+#                                                   # S7: creates, one at a time
 #
 # For each binary and log level (warn, info): runs the server under callgrind, sends 200
 # and then 1,200 sequential requests on one connection, and prints the difference / 1,000.
@@ -24,15 +26,20 @@ measure() { # binary requests level → total instructions
     --db "$w/k.db" --log-level "$3" 2>/dev/null &
   local pid=$!
   until curl -fs -o /dev/null http://127.0.0.1:29888/v0/server/version; do sleep 0.2; done
-  python3 - "$2" "$key" "$path" <<'PY'
+  python3 - "$2" "$key" "$path" "${INSTR_METHOD:-GET}" <<'PY'
 import http.client, sys
-n, key, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+n, key, path, method = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 c = http.client.HTTPConnection("127.0.0.1", 29888)
+headers = {"Authorization": "Bearer " + key}
+body, expect = None, 200
+if method == "POST":
+    headers["Content-Type"] = "application/json"
+    body, expect = '{"name":"bench"}', 201
 for _ in range(n):
-    c.request("GET", path, headers={"Authorization": "Bearer " + key})
-    r = c.getresponse(); body = r.read()
-    if r.status != 200:
-        sys.exit(f"status {r.status}: {body[:200]!r}")
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse(); text = r.read()
+    if r.status != expect:
+        sys.exit(f"status {r.status}: {text[:200]!r}")
 PY
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true
   awk '/^summary:/ {print $2; exit}' "$w/cg.out"
