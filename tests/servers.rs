@@ -194,6 +194,23 @@ fn client(
         ledger.lock().unwrap().requests += 1;
         try_call(addr, method, path, Some(auth), body)
     };
+    // Every server must answer `expect` to a request made with `plain`, at once.
+    let every_server = |kind: Kind, plain: &str, expect: u16, what: &str| {
+        for other in addrs {
+            match call(other, "GET", &world.authenticated_path(kind), plain, None) {
+                Ok((status, _)) if status == expect => {}
+                Ok((status, body)) => {
+                    return Err(format!("{what} answered {status} on {other}: {body}"));
+                }
+                Err(e) => return Err(format!("check on {other}: {e}")),
+            }
+        }
+        Ok(())
+    };
+    // A change whose answer never came (its server was killed): its outcome is unknown.
+    let unknown = |uuid: &str, mark: fn(&mut Known)| {
+        mark(ledger.lock().unwrap().keys.get_mut(uuid).unwrap());
+    };
     while !stop.load(Ordering::Relaxed) {
         turn += 1;
         let addr = &addrs[(id + turn) % addrs.len()];
@@ -224,13 +241,7 @@ fn client(
                 }
                 Ok((status, body)) => Err(format!("rename on {addr}: {status} {body}")),
                 Err(e) => {
-                    ledger
-                        .lock()
-                        .unwrap()
-                        .keys
-                        .get_mut(&uuid)
-                        .unwrap()
-                        .rename_unknown = true;
+                    unknown(&uuid, |k| k.rename_unknown = true);
                     Err(format!("rename on {addr}: {e}"))
                 }
             }
@@ -251,29 +262,11 @@ fn client(
                         known.revoked = true;
                         known.plain.clone()
                     };
-                    let mut refused = Ok(());
-                    for other in addrs {
-                        match call(other, "GET", &world.authenticated_path(kind), &plain, None) {
-                            Ok((401, _)) => {}
-                            Ok((status, _)) => {
-                                refused = Err(format!(
-                                    "key {uuid} revoked on {addr} answered {status} on {other}"
-                                ));
-                            }
-                            Err(e) => refused = Err(format!("check on {other}: {e}")),
-                        }
-                    }
-                    refused
+                    every_server(kind, &plain, 401, &format!("key {uuid} revoked on {addr}"))
                 }
                 Ok((status, body)) => Err(format!("revoke on {addr}: {status} {body}")),
                 Err(e) => {
-                    ledger
-                        .lock()
-                        .unwrap()
-                        .keys
-                        .get_mut(&uuid)
-                        .unwrap()
-                        .revoke_unknown = true;
+                    unknown(&uuid, |k| k.revoke_unknown = true);
                     Err(format!("revoke on {addr}: {e}"))
                 }
             }
@@ -304,20 +297,7 @@ fn client(
                         },
                     );
                     mine.push((uuid.clone(), kind));
-                    let mut accepted = Ok(());
-                    for other in addrs {
-                        match call(other, "GET", &world.authenticated_path(kind), &plain, None) {
-                            Ok((200, _)) => {}
-                            Ok((status, body)) => {
-                                accepted = Err(format!(
-                                    "key {uuid} created on {addr} answered {status} on {other}: \
-                                     {body}"
-                                ));
-                            }
-                            Err(e) => accepted = Err(format!("check on {other}: {e}")),
-                        }
-                    }
-                    accepted
+                    every_server(kind, &plain, 200, &format!("key {uuid} created on {addr}"))
                 }
                 Ok((status, body)) => Err(format!("create on {addr}: {status} {body}")),
                 Err(e) => Err(format!("create on {addr}: {e}")),

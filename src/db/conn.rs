@@ -44,24 +44,43 @@ where
     each_backend!(&mut *conn, |c| {
         AnsiTransactionManager::begin_transaction_sql(c, begin)
     })?;
-    match f(conn) {
+    let result = f(conn);
+    each_backend!(&mut *conn, |c| end_transaction(c, result))
+}
+
+/// Commits the transaction `result` came from when it is a success, else rolls it back and
+/// hands the error on.
+fn end_transaction<C, T, E>(conn: &mut C, result: Result<T, E>) -> Result<T, E>
+where
+    C: diesel::Connection<TransactionManager = AnsiTransactionManager>,
+    E: From<diesel::result::Error>,
+{
+    match result {
         Ok(value) => {
-            each_backend!(&mut *conn, |c| AnsiTransactionManager::commit_transaction(
-                c
-            ))?;
+            AnsiTransactionManager::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(e) => {
-            match each_backend!(
-                &mut *conn,
-                |c| AnsiTransactionManager::rollback_transaction(c)
-            ) {
-                // The original error says more than a manager already broken by it.
-                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
-                Err(rollback) => Err(rollback.into()),
-            }
-        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(conn) {
+            // The original error says more than a manager already broken by it.
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
+}
+
+/// Whether a transaction is open on a backend's connection.
+fn open_on<C>(conn: &mut C) -> diesel::QueryResult<bool>
+where
+    C: diesel::Connection<TransactionManager = AnsiTransactionManager>,
+{
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some())
+}
+
+/// Whether a transaction is open on `conn`.
+fn transaction_open(conn: &mut Conn) -> diesel::QueryResult<bool> {
+    each_backend!(conn, |c| open_on(c))
 }
 
 /// Runs `f` atomically: as a savepoint when a transaction is already open (as inside the
@@ -72,10 +91,7 @@ where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let open = each_backend!(&mut *conn, |c| {
-        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
-    })?
-    .is_some();
+    let open = transaction_open(conn)?;
     match conn {
         Conn::Sqlite(_) if !open => in_transaction(conn, "BEGIN IMMEDIATE", f),
         _ => conn.transaction(f),
@@ -109,11 +125,7 @@ where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let open = each_backend!(&mut *conn, |c| {
-        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
-    })?
-    .is_some();
-    if open {
+    if transaction_open(conn)? {
         return f(conn);
     }
     let begin = match conn {
@@ -130,21 +142,10 @@ where
     F: FnOnce(&mut C) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let open = AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()?
-        .is_some();
-    if open {
+    if open_on(conn)? {
         return f(conn);
     }
     AnsiTransactionManager::begin_transaction_sql(conn, C::BEGIN_SNAPSHOT)?;
-    match f(conn) {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(e) => match AnsiTransactionManager::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
-            Err(rollback) => Err(rollback.into()),
-        },
-    }
+    let result = f(conn);
+    end_transaction(conn, result)
 }
