@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::Conn;
 
+use crate::auth::access::{InProject, ProjectAt};
 use crate::auth::{Actor, AuthUser, Bearer, Principal, authenticate, authenticate_actor};
 use crate::credentials::jwt::JwtKeys;
 use crate::db::Db;
@@ -98,6 +99,49 @@ impl AppState {
             .write(move |c| {
                 let caller = authenticate(c, &jwt, &bearer, now)?;
                 f(c, caller, now)
+            })
+            .await
+    }
+
+    /// As [`read_as`](Self::read_as) on a project's keys: the caller, the project they hold
+    /// `permission` on and (with `key`) that key's row come from
+    /// [`in_project`](crate::auth::access::in_project), one statement for a user key.
+    pub async fn read_in_project<T, F>(
+        &self,
+        bearer: Bearer,
+        at: ProjectAt,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn, InProject, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (jwt, now) = (self.jwt.clone(), self.clock.now());
+        self.db
+            .run(move |c| {
+                let inside = at.enter(c, &jwt, &bearer, now)?;
+                f(c, inside, now)
+            })
+            .await
+    }
+
+    /// [`read_in_project`](Self::read_in_project) in one write transaction, as
+    /// [`write_as`](Self::write_as).
+    pub async fn write_in_project<T, F>(
+        &self,
+        bearer: Bearer,
+        at: ProjectAt,
+        mut f: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnMut(&mut Conn, InProject, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (jwt, now) = (self.jwt.clone(), self.clock.now());
+        self.db
+            .write(move |c| {
+                let inside = at.enter(c, &jwt, &bearer, now)?;
+                f(c, inside, now)
             })
             .await
     }

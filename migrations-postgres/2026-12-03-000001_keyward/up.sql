@@ -141,33 +141,44 @@ CREATE TABLE keyward_first_user (
 );
 
 -- Live and revoked key counts and a list version per project, kept by the trigger below in
--- the writing transaction: exact under concurrent writes from any number of servers (the
--- count row's lock orders them), and the version tells every server's remembered page
+-- the writing transaction, so exact under concurrent writes from any number of servers. A
+-- project's counts are spread over up to 16 rows (stripes, picked by the writing backend's
+-- process id) and read as their sums: with one row, every key create in a project waited
+-- for the row lock of the one before it through its COMMIT, and creates ran one at a time.
+-- The summed version grows with every change, which tells every server's remembered page
 -- positions (src/db/marks.rs) when they are stale.
 CREATE TABLE keyward_project_key_count (
-    project_id INTEGER PRIMARY KEY NOT NULL REFERENCES project (id) ON DELETE CASCADE,
+    project_id INTEGER NOT NULL REFERENCES project (id) ON DELETE CASCADE,
+    stripe SMALLINT NOT NULL CHECK (stripe BETWEEN 0 AND 15),
     live BIGINT NOT NULL DEFAULT 0,
     revoked BIGINT NOT NULL DEFAULT 0,
-    version BIGINT NOT NULL DEFAULT 0
+    version BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (project_id, stripe)
 );
 
 CREATE FUNCTION keyward_project_key_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    mine SMALLINT := pg_backend_pid() % 16;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE keyward_project_key_count
-        SET live = live - (OLD.revoked IS NULL)::int,
-            revoked = revoked - (OLD.revoked IS NOT NULL)::int,
-            version = version + 1
-        WHERE project_id = OLD.project_id;
+        -- (Not for a key deleted with its project: the counts went with the project.)
+        INSERT INTO keyward_project_key_count AS c (project_id, stripe, live, revoked, version)
+        SELECT OLD.project_id, mine, -(OLD.revoked IS NULL)::int,
+               -(OLD.revoked IS NOT NULL)::int, 1
+        WHERE EXISTS (SELECT 1 FROM project WHERE id = OLD.project_id)
+        ON CONFLICT (project_id, stripe) DO UPDATE
+        SET live = c.live + EXCLUDED.live,
+            revoked = c.revoked + EXCLUDED.revoked,
+            version = c.version + 1;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO keyward_project_key_count (project_id) VALUES (NEW.project_id)
-        ON CONFLICT (project_id) DO NOTHING;
-        UPDATE keyward_project_key_count
-        SET live = live + (NEW.revoked IS NULL)::int,
-            revoked = revoked + (NEW.revoked IS NOT NULL)::int,
-            version = version + 1
-        WHERE project_id = NEW.project_id;
+        INSERT INTO keyward_project_key_count AS c (project_id, stripe, live, revoked, version)
+        VALUES (NEW.project_id, mine, (NEW.revoked IS NULL)::int,
+                (NEW.revoked IS NOT NULL)::int, 1)
+        ON CONFLICT (project_id, stripe) DO UPDATE
+        SET live = c.live + EXCLUDED.live,
+            revoked = c.revoked + EXCLUDED.revoked,
+            version = c.version + 1;
     END IF;
     RETURN NULL;
 END;

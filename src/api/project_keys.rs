@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
-use crate::auth::access::project_for;
+use crate::auth::BearerToken;
+use crate::auth::access::ProjectAt;
 use crate::auth::rbac::Permission;
-use crate::auth::{BearerToken, Principal};
 use crate::credentials::{self, Scope, create_project_key};
 use crate::domain::credentials::{
     JsonNewProjectKey, JsonProjectKey, JsonProjectKeyCreated, JsonProjectKeys,
@@ -39,6 +39,15 @@ pub struct ProjKeyParams {
     pub key: Uuid,
 }
 
+/// Where each operation here acts: the path's project, with `manage` permission on it.
+fn manage(project: ResourceId, key: Option<Uuid>) -> ProjectAt {
+    ProjectAt {
+        project,
+        permission: Permission::Manage,
+        key,
+    }
+}
+
 /// List project keys
 ///
 /// Lists a project's API keys, sorted by name then creation. Requires `manage` permission
@@ -55,10 +64,8 @@ pub async fn proj_keys_get(
 ) -> Result<Paged<JsonProjectKey>, ApiError> {
     let marks = state.db.page_marks();
     state
-        .read_as(bearer, move |c, user, _| {
-            let caller = Principal::User(user);
-            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let scope = Scope::project_keys(&found.project);
+        .read_in_project(bearer, manage(path.project, None), move |c, at, _| {
+            let scope = Scope::project_keys(&at.found.project);
             let (keys, total) =
                 credentials::list(c, &marks, &scope, &query.filter(), query.page())?;
             Ok(Paged(keys.into_iter().map(Into::into).collect(), total))
@@ -83,9 +90,8 @@ pub async fn proj_key_post(
 ) -> Result<(StatusCode, axum::Json<JsonProjectKeyCreated>), ApiError> {
     let limit = state.settings.key_limits.per_project;
     let created = state
-        .write_as(bearer, move |c, user, now| {
-            let caller = Principal::User(user);
-            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
+        .write_in_project(bearer, manage(path.project, None), move |c, at, now| {
+            let (caller, found) = (at.caller, at.found);
             let ttl = ttl_or_default(body.ttl).ok_or(ApiError::TtlZero)?;
             credentials::ensure_room(c, &Scope::project_keys(&found.project), limit)?;
             let (creator, name) = (
@@ -119,13 +125,15 @@ pub async fn proj_key_get(
     Path(path): Path<ProjKeyParams>,
 ) -> Result<axum::Json<JsonProjectKey>, ApiError> {
     state
-        .read_as(bearer, move |c, user, _| {
-            let caller = Principal::User(user);
-            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let scope = Scope::project_keys(&found.project);
-            let key = credentials::view(c, &scope, path.key, KeyAction::View)?;
-            Ok(axum::Json(key.into()))
-        })
+        .read_in_project(
+            bearer,
+            manage(path.project, Some(path.key)),
+            move |_, at, _| {
+                let scope = Scope::project_keys(&at.found.project);
+                let key = credentials::view_found(&scope, at.key, path.key, KeyAction::View)?;
+                Ok(axum::Json(key.into()))
+            },
+        )
         .await
         .map_err(ApiError::with_token_hint)
 }
@@ -144,10 +152,8 @@ pub async fn proj_key_patch(
     Json(body): Json<JsonUpdateProjectKey>,
 ) -> Result<axum::Json<JsonProjectKey>, ApiError> {
     state
-        .write_as(bearer, move |c, user, _| {
-            let caller = Principal::User(user);
-            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            let scope = Scope::project_keys(&found.project);
+        .write_in_project(bearer, manage(path.project, None), move |c, at, _| {
+            let scope = Scope::project_keys(&at.found.project);
             let key = credentials::rename(c, &scope, path.key, body.name.clone())?;
             Ok(axum::Json(key.into()))
         })
@@ -168,10 +174,8 @@ pub async fn proj_key_delete(
     Path(path): Path<ProjKeyParams>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .write_as(bearer, move |c, user, now| {
-            let caller = Principal::User(user);
-            let found = project_for(c, &caller, &path.project, Permission::Manage)?;
-            credentials::revoke(c, &Scope::project_keys(&found.project), path.key, now)?;
+        .write_in_project(bearer, manage(path.project, None), move |c, at, now| {
+            credentials::revoke(c, &Scope::project_keys(&at.found.project), path.key, now)?;
             Ok(StatusCode::NO_CONTENT)
         })
         .await

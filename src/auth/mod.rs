@@ -158,10 +158,21 @@ fn authenticate_user_key(
     key: &PlainKey,
     now: DateTime<Utc>,
 ) -> Result<AuthUser, ApiError> {
-    let found = verify_user_key(conn, key, now).map_err(|e| {
-        tracing::warn!(error = %e, "user key lookup failed");
-        AuthError::InvalidUserKey
-    })?;
+    let found = verify_user_key(conn, key, now).map_err(user_key_lookup_failed)?;
+    user_key_caller(found)
+}
+
+/// A database error while looking a user key up: logged, and answered as an unknown key.
+#[expect(clippy::needless_pass_by_value, reason = "the shape map_err hands over")]
+pub(crate) fn user_key_lookup_failed(e: diesel::result::Error) -> AuthError {
+    tracing::warn!(error = %e, "user key lookup failed");
+    AuthError::InvalidUserKey
+}
+
+/// The caller a verified user key stands for: its user, unless locked.
+pub(crate) fn user_key_caller(
+    found: Option<(CredentialRow, QueryUser)>,
+) -> Result<AuthUser, ApiError> {
     match found {
         Some((row, user)) if !user.locked => Ok(AuthUser {
             user,

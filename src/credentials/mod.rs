@@ -155,10 +155,23 @@ pub fn view(
     key: Uuid,
     action: KeyAction,
 ) -> Result<Credential, ApiError> {
+    let row = store::find(c, scope.kind.table(), scope.owner_id, &key.to_string())?;
+    view_found(scope, row, key, action)
+}
+
+/// [`view`] of a row already read: `found` is what the scope holds under `key`.
+pub fn view_found(
+    scope: &Scope<'_>,
+    found: Option<CredentialRow>,
+    key: Uuid,
+    action: KeyAction,
+) -> Result<Credential, ApiError> {
     let kind = scope.kind;
-    let row = store::find(c, kind.table(), scope.owner_id, &key.to_string())?.ok_or_else(|| {
-        ApiError::not_found(kind.resource(), kind.describe(scope.owner_uuid, key))
-    })?;
+    let row = found
+        .filter(|row| row.owner_id == scope.owner_id)
+        .ok_or_else(|| {
+            ApiError::not_found(kind.resource(), kind.describe(scope.owner_uuid, key))
+        })?;
     match scope.only {
         Some(own) if own != row.id => Err(Forbidden::UserKeyOnlyItself(action).into()),
         _ => Ok(scope.credential(row)),
@@ -243,7 +256,17 @@ pub fn verify_user_key(
 ) -> QueryResult<Option<(CredentialRow, QueryUser)>> {
     let hash = key.hash();
     let found = store::user_key_by_hash(c, hash.as_str())?;
-    Ok(found.and_then(|(row, stored, user)| Some((live(row, &stored, &hash, now)?, user))))
+    Ok(user_key_verified(found, &hash, now))
+}
+
+/// What a lookup of the user key with `hash` found (row, stored hash, user), if it is that
+/// key and live at `now`.
+pub fn user_key_verified(
+    found: Option<(CredentialRow, String, QueryUser)>,
+    hash: &KeyHash,
+    now: DateTime<Utc>,
+) -> Option<(CredentialRow, QueryUser)> {
+    found.and_then(|(row, stored, user)| Some((live(row, &stored, hash, now)?, user)))
 }
 
 /// `row` if its stored hash is `hash` and it is live at `now`.

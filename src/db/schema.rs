@@ -1,6 +1,8 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    // On PostgreSQL also `stripe` (part of its key): a project has up to 16 rows there, read
+    // as sums (db/credentials/project_list_queries.rs).
     keyward_project_key_count (project_id) {
         project_id -> Integer,
         live -> BigInt,

@@ -859,3 +859,120 @@ async fn proj_keys_get_deep_pages_match_a_full_sort_across_changes() {
         .expect(204);
     check_every_page(&w, "after a revoke").await;
 }
+
+/// A user key reads its user, the project and the key in one statement; a JWT in three.
+/// Both must give the same answer, status and body, in every case the three steps decide.
+#[tokio::test]
+async fn a_user_key_and_a_jwt_of_the_same_user_get_the_same_answers() {
+    let w = world().await;
+    let carol = w.app.signup("Carol", "carol@example.com").await;
+    let org = w.app.org(&w.bob, "Second").await;
+    let (private, private_uuid) = w.app.project(&w.bob, &org, "Private Project").await;
+    w.app.sql(&format!(
+        "UPDATE project SET visibility = 1 WHERE slug = '{private}'"
+    ));
+    let (key, _) = w
+        .app
+        .project_key(&w.bob.jwt, &w.project, &json!({"name": "k"}))
+        .await;
+    let (private_key, _) = w
+        .app
+        .project_key(&w.bob.jwt, &private, &json!({"name": "p"}))
+        .await;
+    w.app
+        .delete(&format!("{}/{private_key}", keys(&private)))
+        .auth(&w.bob.jwt)
+        .send()
+        .await
+        .expect(204);
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let paths = [
+        keys(&w.project),
+        keys(&w.project_uuid),
+        format!("{}/{key}", keys(&w.project)),
+        format!("{}/{key}", keys(&w.project_uuid)),
+        format!("{}/{nil}", keys(&w.project)),
+        format!("{}/{key}", keys(&private)),
+        format!("{}/{private_key}", keys(&private)),
+        format!("{}/{private_key}", keys(&private_uuid)),
+        keys(&private),
+        keys("no-such-project"),
+        keys(nil),
+        format!("{}/{key}", keys("no-such-project")),
+    ];
+    let mut statuses = std::collections::BTreeSet::new();
+    for who in [&w.admin, &w.bob, &carol] {
+        let (_, user_key) = w
+            .app
+            .user_key(&who.jwt, &who.slug, &json!({"name": "cli"}))
+            .await;
+        for path in &paths {
+            let by_jwt = w.app.get(path).auth(&who.jwt).send().await;
+            let by_key = w.app.get(path).auth(&user_key).send().await;
+            assert_eq!(
+                (by_key.status, without_request_id(by_key.json())),
+                (by_jwt.status, without_request_id(by_jwt.json())),
+                "{} GET {path}",
+                who.slug
+            );
+            statuses.insert(by_key.status);
+        }
+    }
+    // The cases reach every answer the steps can give: found, denied (public), hidden
+    // (private) and missing.
+    assert_eq!(
+        statuses.into_iter().collect::<Vec<_>>(),
+        [200, 403, 404],
+        "cases cover every outcome"
+    );
+    // Bad keys are refused before anything else, whatever the path names.
+    let (uuid, user_key) = w
+        .app
+        .user_key(&w.bob.jwt, &w.bob.slug, &json!({"name": "soon revoked"}))
+        .await;
+    w.app
+        .get(&format!("{}/{key}", keys(&w.project)))
+        .auth(&user_key)
+        .send()
+        .await
+        .expect(200);
+    w.app
+        .delete(&format!("/v0/users/{}/keys/{uuid}", w.bob.slug))
+        .auth(&w.bob.jwt)
+        .send()
+        .await
+        .expect(204);
+    let unknown = format!("{}{}", &user_key[..user_key.len() - 4], "AAAA");
+    for bad in [&user_key, &unknown] {
+        for path in [
+            format!("{}/{key}", keys(&w.project)),
+            keys("no-such-project"),
+        ] {
+            let res = w.app.get(&path).auth(bad).send().await.expect(401);
+            assert_error_shape(&res);
+        }
+    }
+    // A locked user's key is refused too.
+    let (_, carols) = w
+        .app
+        .user_key(&carol.jwt, &carol.slug, &json!({"name": "locked"}))
+        .await;
+    w.app.sql(&format!(
+        "UPDATE \"user\" SET locked = TRUE WHERE slug = '{}'",
+        carol.slug
+    ));
+    w.app
+        .get(&keys(&w.project))
+        .auth(&carols)
+        .send()
+        .await
+        .expect(401);
+}
+
+/// An answer's body without the request id, which differs between any two requests.
+fn without_request_id(mut body: Value) -> Value {
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("request_id");
+    }
+    body
+}

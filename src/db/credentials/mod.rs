@@ -3,7 +3,10 @@
 //! and that is chosen in a short `match` (Diesel's schema is static, so a table cannot be a
 //! value).
 
+mod context;
 mod project_list;
+
+pub use context::{UserKeyInProject, user_key_in_project};
 
 use diesel::dsl;
 use diesel::expression::BoxableExpression;

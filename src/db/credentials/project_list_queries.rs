@@ -163,23 +163,25 @@ pub(in crate::db::credentials) fn live_count(conn: &mut Raw, project_id: i32) ->
     Ok(maintained_count(conn, project_id, false)?.0)
 }
 
-/// A project's live (or revoked) key count, kept by triggers (migration `key_counts`), and
-/// its key list's version (`None` while the project has never had a key).
+/// A project's live (or revoked) key count, kept by triggers, and its key list's version
+/// (`None` while the project has never had a key). SQLite keeps one row per project;
+/// PostgreSQL spreads it over up to 16 (stripes, see its migration), so the row's values are
+/// read as sums over the project's rows, one indexed range read on either backend.
 fn maintained_count(
     conn: &mut Raw,
     project_id: i32,
     revoked: bool,
 ) -> QueryResult<(i64, Option<i64>)> {
-    let row = keyward_project_key_count::table
-        .find(project_id)
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
+    // `SUM` of a BIGINT is NUMERIC on PostgreSQL, hence the casts.
+    let (live, revoked_keys, version) = keyward_project_key_count::table
+        .filter(keyward_project_key_count::project_id.eq(project_id))
         .select((
-            keyward_project_key_count::live,
-            keyward_project_key_count::revoked,
-            keyward_project_key_count::version,
+            sql::<BigInt>("CAST(COALESCE(SUM(live), 0) AS BIGINT)"),
+            sql::<BigInt>("CAST(COALESCE(SUM(revoked), 0) AS BIGINT)"),
+            sql::<Nullable<BigInt>>("CAST(SUM(version) AS BIGINT)"),
         ))
-        .first::<(i64, i64, i64)>(conn)
-        .optional()?;
-    Ok(row.map_or((0, None), |(live, revoked_keys, version)| {
-        (if revoked { revoked_keys } else { live }, Some(version))
-    }))
+        .first::<(i64, i64, Option<i64>)>(conn)?;
+    Ok((if revoked { revoked_keys } else { live }, version))
 }
