@@ -125,6 +125,18 @@ impl AppState {
             .await
     }
 
+    /// As [`read_in_project`](Self::read_in_project) for a handler that needs nothing more
+    /// from the database than what that first read brings (a key view):
+    /// [`in_project_shared`](crate::auth::access::in_project_shared).
+    pub async fn view_in_project(
+        &self,
+        bearer: Bearer,
+        at: ProjectAt,
+    ) -> Result<InProject, ApiError> {
+        crate::auth::access::in_project_shared(&self.db, &self.jwt, bearer, self.clock.now(), at)
+            .await
+    }
+
     /// [`read_in_project`](Self::read_in_project) in one write transaction, as
     /// [`write_as`](Self::write_as).
     pub async fn write_in_project<T, F>(

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::extract::{Json, Path, Query};
 use super::pagination::{ListQuery, Paged};
 use crate::auth::BearerToken;
-use crate::auth::access::ProjectAt;
+use crate::auth::access::{InProject, ProjectAt};
 use crate::auth::rbac::Permission;
 use crate::credentials::{self, Scope, create_project_key};
 use crate::domain::credentials::{
@@ -124,17 +124,15 @@ pub async fn proj_key_get(
     BearerToken(bearer): BearerToken,
     Path(path): Path<ProjKeyParams>,
 ) -> Result<axum::Json<JsonProjectKey>, ApiError> {
-    state
-        .read_in_project(
-            bearer,
-            manage(path.project, Some(path.key)),
-            move |_, at, _| {
-                let scope = Scope::project_keys(&at.found.project);
-                let key = credentials::view_found(&scope, at.key, path.key, KeyAction::View)?;
-                Ok(axum::Json(key.into()))
-            },
-        )
+    let viewed = state
+        .view_in_project(bearer, manage(path.project, Some(path.key)))
         .await
+        .and_then(|at: InProject| {
+            let scope = Scope::project_keys(&at.found.project);
+            credentials::view_found(&scope, at.key.clone(), path.key, KeyAction::View)
+        });
+    viewed
+        .map(|key| axum::Json(key.into()))
         .map_err(ApiError::with_token_hint)
 }
 

@@ -3,12 +3,15 @@
 
 use crate::db::Conn;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::rbac::{self, Permission, ProjectStanding};
 use super::{AuthUser, Bearer, Principal, user_key_caller, user_key_lookup_failed};
 use crate::credentials::jwt::JwtKeys;
+use crate::credentials::secret::KeyHash;
 use crate::credentials::user_key_verified;
 use crate::db;
 use crate::db::credentials::{CredentialRow, Table};
@@ -161,19 +164,8 @@ pub fn in_project(
     let key = key.map(|k| k.to_string());
     if let Bearer::UserKey(plain) = bearer {
         let hash = plain.hash();
-        let read = db::credentials::user_key_in_project(conn, hash.as_str(), id, key.as_deref())
-            .map_err(user_key_lookup_failed)?;
-        let (user_key, project, project_key) = match read {
-            Some(r) => (Some(r.key), r.project, r.project_key),
-            None => (None, None, None),
-        };
-        let caller = Principal::User(user_key_caller(user_key_verified(user_key, &hash, now))?);
-        let found = project_allowed(&caller, project, id, permission)?;
-        return Ok(InProject {
-            caller,
-            found,
-            key: project_key,
-        });
+        let read = db::credentials::user_key_in_project(conn, hash.as_str(), id, key.as_deref());
+        return user_key_decides(read, &hash, now, id, permission);
     }
     let caller = Principal::User(super::authenticate(conn, jwt, bearer, now)?);
     let found = project_for(conn, &caller, id, permission)?;
@@ -182,6 +174,56 @@ pub fn in_project(
         None => None,
     };
     Ok(InProject { caller, found, key })
+}
+
+/// [`in_project`] without a connection: on PostgreSQL a user key's one statement goes over
+/// the shared asynchronous connections and nothing waits on a blocking thread; otherwise
+/// (SQLite, or a JWT) [`in_project`] runs as usual.
+pub async fn in_project_shared(
+    db: &db::Db,
+    jwt: &Arc<JwtKeys>,
+    bearer: Bearer,
+    now: DateTime<Utc>,
+    at: ProjectAt,
+) -> Result<InProject, ApiError> {
+    if let (Some(shared), Bearer::UserKey(plain)) = (db.shared(), &bearer) {
+        let hash = plain.hash();
+        let read = db::credentials::user_key_in_project_shared(
+            shared,
+            hash.as_str().to_owned(),
+            at.project.clone(),
+            at.key.map(|k| k.to_string()),
+        )
+        .await;
+        if let Some(read) = read {
+            return user_key_decides(read, &hash, now, &at.project, at.permission);
+        }
+    }
+    let jwt = jwt.clone();
+    db.run(move |c| at.enter(c, &jwt, &bearer, now)).await
+}
+
+/// The answer to a request made with the user key whose hash is `hash`, from what
+/// [`db::credentials::user_key_in_project`] read: who (401 unless a live key of an
+/// unlocked user), then the project (404 or 403 unless `permission`), in that order.
+fn user_key_decides(
+    read: diesel::QueryResult<Option<db::credentials::UserKeyInProject>>,
+    hash: &KeyHash,
+    now: DateTime<Utc>,
+    id: &ResourceId,
+    permission: Permission,
+) -> Result<InProject, ApiError> {
+    let (user_key, project, project_key) = match read.map_err(user_key_lookup_failed)? {
+        Some(r) => (Some(r.key), r.project, r.project_key),
+        None => (None, None, None),
+    };
+    let caller = Principal::User(user_key_caller(user_key_verified(user_key, hash, now))?);
+    let found = project_allowed(&caller, project, id, permission)?;
+    Ok(InProject {
+        caller,
+        found,
+        key: project_key,
+    })
 }
 
 /// The organization named in the path, if the caller holds `permission` on it.

@@ -163,7 +163,10 @@ fn authenticate_user_key(
 }
 
 /// A database error while looking a user key up: logged, and answered as an unknown key.
-#[expect(clippy::needless_pass_by_value, reason = "the shape map_err hands over")]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the shape map_err hands over"
+)]
 pub(crate) fn user_key_lookup_failed(e: diesel::result::Error) -> AuthError {
     tracing::warn!(error = %e, "user key lookup failed");
     AuthError::InvalidUserKey

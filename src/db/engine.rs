@@ -70,6 +70,14 @@ impl Db {
         either!(self, |e| e.run_sync(f))
     }
 
+    /// PostgreSQL's shared asynchronous connections (`None` on SQLite).
+    pub fn shared(&self) -> Option<&postgres::Shared> {
+        match self {
+            Self::Sqlite(_) => None,
+            Self::Postgres(e) => Some(e.shared()),
+        }
+    }
+
     pub fn page_marks(&self) -> Arc<PageMarks> {
         either!(self, |e| e.page_marks())
     }

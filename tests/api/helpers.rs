@@ -348,6 +348,23 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The one integer a `SELECT` of one row and one `BIGINT` column (`AS n`) returns.
+    pub fn count(&self, select: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let select = select.to_owned();
+        self.state
+            .db
+            .run_sync(move |c| -> Result<i64, keyward::db::DbError> {
+                Ok(diesel::sql_query(&select).get_result::<N>(c).unwrap().n)
+            })
+            .unwrap()
+    }
+
     /// Mints a JWT with these claims, signed with `secret`.
     pub fn jwt_with(claims: &Value, secret: &str) -> String {
         jsonwebtoken::encode(

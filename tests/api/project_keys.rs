@@ -976,3 +976,44 @@ fn without_request_id(mut body: Value) -> Value {
     }
     body
 }
+
+/// On PostgreSQL a key view with a user key reads over a shared asynchronous connection;
+/// when that connection dies, the view reads through the pool at once, and the next one
+/// makes a new shared connection.
+#[tokio::test]
+async fn a_key_view_survives_its_shared_connection_dying() {
+    if crate::helpers::test_database().is_none() {
+        return; // SQLite has no shared connection; the other tests cover its key views.
+    }
+    let w = world().await;
+    let (_, user_key) = w
+        .app
+        .user_key(&w.bob.jwt, &w.bob.slug, &json!({"name": "cli"}))
+        .await;
+    let (key, _) = w
+        .app
+        .project_key(&w.bob.jwt, &w.project, &json!({"name": "k"}))
+        .await;
+    let view = format!("{}/{key}", keys(&w.project));
+    let shared = || {
+        w.app.count(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE application_name = 'keyward-shared' AND datname = current_database()",
+        )
+    };
+    assert_eq!(shared(), 0, "made on first use");
+    w.app.get(&view).auth(&user_key).send().await.expect(200);
+    assert_eq!(shared(), 1, "the view made one");
+    // (With a timeout, PostgreSQL answers only once the backend has gone.)
+    w.app.sql(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+         WHERE application_name = 'keyward-shared' AND datname = current_database()",
+    );
+    assert_eq!(shared(), 0, "terminated");
+    // Gone: this view finds it broken and reads through the pool.
+    let res = w.app.get(&view).auth(&user_key).send().await.expect(200);
+    assert_eq!(res.json()["uuid"], key.as_str());
+    // The next one makes a new shared connection and reads over it.
+    w.app.get(&view).auth(&user_key).send().await.expect(200);
+    assert_eq!(shared(), 1, "made again");
+}

@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 
 use super::{CredentialRow, user_key_row};
+use crate::db::postgres::Shared;
 use crate::db::projects::ProjectWithRoles;
 use crate::db::rows::{QueryProject, QueryUser};
 use crate::db::schema::{
@@ -37,6 +38,58 @@ type KeyColumns = (
     Option<String>,
 );
 
+/// The statement: `$named` chooses the project (by UUID or by slug).
+macro_rules! statement {
+    ($hash:expr, $key:expr, $creator:ident, $named:expr) => {
+        user_key::table
+            .inner_join(user::table)
+            .left_join(project::table.on(project::deleted.is_null().and($named)))
+            .left_join(organization::table.on(organization::id.eq(project::organization_id)))
+            .left_join(
+                organization_role::table.on(organization_role::organization_id
+                    .eq(project::organization_id)
+                    .and(organization_role::user_id.eq(user::id))),
+            )
+            .left_join(
+                project_role::table.on(project_role::project_id
+                    .eq(project::id)
+                    .and(project_role::user_id.eq(user::id))),
+            )
+            .left_join(
+                project_key::table.on(project_key::project_id
+                    .eq(project::id)
+                    .and(project_key::uuid.eq($key))),
+            )
+            .left_join(
+                $creator.on($creator
+                    .field(user::id)
+                    .nullable()
+                    .eq(project_key::creator_id)),
+            )
+            .filter(user_key::key_hash.eq($hash))
+            // Flat at the top: Diesel takes `as_select` only there.
+            .select((
+                user_key_row(),
+                user_key::key_hash,
+                QueryUser::as_select(),
+                project::all_columns.nullable(),
+                organization::uuid.nullable(),
+                organization_role::role.nullable(),
+                project_role::role.nullable(),
+                (
+                    project_key::id.nullable(),
+                    project_key::uuid.nullable(),
+                    project_key::project_id.nullable(),
+                    project_key::name.nullable(),
+                    project_key::creation.nullable(),
+                    project_key::expiration.nullable(),
+                    project_key::revoked.nullable(),
+                    $creator.field(user::uuid).nullable(),
+                ),
+            ))
+    };
+}
+
 /// The user key with SHA-256 `hash` and its user; the project `project` (if live) with that
 /// user's roles; and, when `key` is given, that project's key `key` (revoked or not) — one
 /// statement, one per kind of project id so both stay prepared. `None` when no user key
@@ -51,83 +104,71 @@ pub fn user_key_in_project(
     // (Owned: Diesel's joins take no borrowed values in their `ON`.)
     let key = key.unwrap_or("").to_owned();
     let creator = diesel::alias!(user as creator);
-    // The statement with `$named` choosing the project (by UUID or by slug).
-    macro_rules! statement {
-        ($named:expr) => {
-            user_key::table
-                .inner_join(user::table)
-                .left_join(project::table.on(project::deleted.is_null().and($named)))
-                .left_join(organization::table.on(organization::id.eq(project::organization_id)))
-                .left_join(
-                    organization_role::table.on(organization_role::organization_id
-                        .eq(project::organization_id)
-                        .and(organization_role::user_id.eq(user::id))),
-                )
-                .left_join(
-                    project_role::table.on(project_role::project_id
-                        .eq(project::id)
-                        .and(project_role::user_id.eq(user::id))),
-                )
-                .left_join(
-                    project_key::table.on(project_key::project_id
-                        .eq(project::id)
-                        .and(project_key::uuid.eq(key.clone()))),
-                )
-                .left_join(
-                    creator.on(creator
-                        .field(user::id)
-                        .nullable()
-                        .eq(project_key::creator_id)),
-                )
-                .filter(user_key::key_hash.eq(hash))
-                // Flat at the top: Diesel takes `as_select` only there.
-                .select((
-                    user_key_row(),
-                    user_key::key_hash,
-                    QueryUser::as_select(),
-                    project::all_columns.nullable(),
-                    organization::uuid.nullable(),
-                    organization_role::role.nullable(),
-                    project_role::role.nullable(),
-                    (
-                        project_key::id.nullable(),
-                        project_key::uuid.nullable(),
-                        project_key::project_id.nullable(),
-                        project_key::name.nullable(),
-                        project_key::creation.nullable(),
-                        project_key::expiration.nullable(),
-                        project_key::revoked.nullable(),
-                        creator.field(user::uuid).nullable(),
-                    ),
-                ))
-        };
-    }
     each_backend!(conn, |conn| {
         let found: Option<Found> = match project_id {
-            ResourceId::Uuid(u) => statement!(project::uuid.eq(u.to_string()))
-                .first(conn)
-                .optional()?,
-            ResourceId::Slug(s) => statement!(project::slug.eq(s.as_str().to_owned()))
-                .first(conn)
-                .optional()?,
+            ResourceId::Uuid(u) => {
+                statement!(hash, key.clone(), creator, project::uuid.eq(u.to_string()))
+                    .first(conn)
+                    .optional()?
+            }
+            ResourceId::Slug(s) => statement!(
+                hash,
+                key.clone(),
+                creator,
+                project::slug.eq(s.as_str().to_owned())
+            )
+            .first(conn)
+            .optional()?,
         };
-        Ok(found.map(
-            |(key, hash, user, project, organization_uuid, org_role, project_role, project_key)| {
-                UserKeyInProject {
-                    key: (key, hash, user),
-                    project: project
-                        .zip(organization_uuid)
-                        .map(|(project, organization_uuid)| ProjectWithRoles {
-                            project,
-                            organization_uuid,
-                            org_role,
-                            project_role,
-                        }),
-                    project_key: key_row(project_key),
-                }
-            },
-        ))
+        Ok(found.map(assemble))
     })
+}
+
+/// [`user_key_in_project`] on PostgreSQL's shared asynchronous connections: the same
+/// statement, sent from the runtime's thread and pipelined with other requests' (see
+/// [`Shared`]); `None` when no shared connection is usable now. Owned arguments: the
+/// statement is built and awaited here.
+pub async fn user_key_in_project_shared(
+    shared: &Shared,
+    hash: String,
+    project_id: ResourceId,
+    key: Option<String>,
+) -> Option<QueryResult<Option<UserKeyInProject>>> {
+    let key = key.unwrap_or_default();
+    let creator = diesel::alias!(user as creator);
+    let found: Option<QueryResult<Option<Found>>> = match project_id {
+        ResourceId::Uuid(u) => {
+            let named = project::uuid.eq(u.to_string());
+            shared
+                .first(statement!(hash, key, creator, named).limit(1))
+                .await
+        }
+        ResourceId::Slug(s) => {
+            let named = project::slug.eq(s.as_str().to_owned());
+            shared
+                .first(statement!(hash, key, creator, named).limit(1))
+                .await
+        }
+    };
+    found.map(|read| read.map(|row| row.map(assemble)))
+}
+
+/// A row of the statement as what it found.
+fn assemble(
+    (key, hash, user, project, organization_uuid, org_role, project_role, project_key): Found,
+) -> UserKeyInProject {
+    UserKeyInProject {
+        key: (key, hash, user),
+        project: project
+            .zip(organization_uuid)
+            .map(|(project, organization_uuid)| ProjectWithRoles {
+                project,
+                organization_uuid,
+                org_role,
+                project_role,
+            }),
+        project_key: key_row(project_key),
+    }
 }
 
 /// A row of the statement: the user key, its stored hash and its user; the project, its

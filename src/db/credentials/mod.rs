@@ -6,7 +6,7 @@
 mod context;
 mod project_list;
 
-pub use context::{UserKeyInProject, user_key_in_project};
+pub use context::{UserKeyInProject, user_key_in_project, user_key_in_project_shared};
 
 use diesel::dsl;
 use diesel::expression::BoxableExpression;
