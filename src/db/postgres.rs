@@ -162,7 +162,7 @@ impl Engine {
             permits: Arc::new(tokio::sync::Semaphore::new(options.pool_size as usize)),
             waiting: Arc::default(),
             marks: Arc::default(),
-            shared: Arc::new(Shared::new(url, shared_connections())),
+            shared: Arc::new(Shared::for_url(url, shared_connections())),
         })
     }
 
@@ -266,6 +266,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_connections_only_where_they_lose_no_tls() {
+        let shared = |url: &str| !Shared::for_url(url, 2).slots.is_empty();
+        for local in [
+            "postgres://kw@127.0.0.1:5432/kw",
+            "postgres://kw:pw@localhost/kw",
+            "postgres://kw@[::1]:5432/kw",
+            "postgres://kw@127.0.0.1/kw?sslmode=prefer",
+            "postgres://kw@db.example.com/kw?sslmode=disable",
+            "postgres://kw@%2Fvar%2Frun%2Fpostgresql/kw",
+            "postgres://kw@/kw?host=/tmp",
+        ] {
+            assert!(shared(local), "{local}");
+        }
+        for remote in [
+            "postgres://kw@db.example.com/kw",
+            "postgres://kw@10.0.0.5/kw",
+            "postgres://kw@127.0.0.1/kw?sslmode=require",
+            "postgres://kw@127.0.0.1/kw?sslmode=verify-full&sslrootcert=/ca.pem",
+            "postgres://kw@127.0.0.1,db.example.com/kw",
+        ] {
+            assert!(!shared(remote), "{remote}");
+        }
+    }
+
+    #[test]
     fn an_unreachable_server_is_retried_then_named_without_the_password() {
         // Nothing listens on port 1: refused at once, retried for `wait`, then given up.
         let options = Options {
@@ -327,6 +352,43 @@ pub fn shared_connections() -> usize {
 }
 
 impl Shared {
+    /// Shared connections for `url`, if it is one they can serve as safely as the pool:
+    /// they speak no TLS, so only to a server on this host (loopback or a Unix socket) or
+    /// with `sslmode=disable`. For a remote server reached over TLS (libpq's default
+    /// `sslmode=prefer` included), every read goes through the pool.
+    fn for_url(url: &str, connections: usize) -> Self {
+        use tokio_postgres::config::{Host, SslMode};
+        let usable = url.parse::<tokio_postgres::Config>().is_ok_and(|c| {
+            let local = c.get_hosts().iter().all(|h| match h {
+                Host::Unix(_) => true,
+                Host::Tcp(name) => {
+                    name == "localhost"
+                        || name
+                            .trim_matches(|c| c == '[' || c == ']')
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                }
+            });
+            match c.get_ssl_mode() {
+                SslMode::Disable => true,
+                SslMode::Prefer => local,
+                _ => false,
+            }
+        });
+        if usable {
+            tracing::debug!(
+                connections,
+                "key views on PostgreSQL read over shared connections"
+            );
+            Self::new(url, connections)
+        } else {
+            tracing::debug!(
+                "key views on PostgreSQL read through the pool (the server is remote and may use TLS)"
+            );
+            Self::new(url, 0)
+        }
+    }
+
     fn new(url: &str, connections: usize) -> Self {
         // Named, so that `pg_stat_activity` tells them from the pool's connections.
         let url = if url.contains("application_name=") {
@@ -337,7 +399,7 @@ impl Shared {
         };
         Self {
             url,
-            slots: (0..connections.max(1))
+            slots: (0..connections)
                 .map(|_| std::sync::Mutex::default())
                 .collect(),
             next: AtomicUsize::new(0),
@@ -352,6 +414,9 @@ impl Shared {
         Q::Query: QueryFragment<Pg> + QueryId + 'q,
         U: FromSqlRow<Q::SqlType, Pg>,
     {
+        if self.slots.is_empty() {
+            return None;
+        }
         let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let conn = self.connection(slot).await?;
         // Only making the future holds the lock: the future owns what it needs, so the
